@@ -1,0 +1,76 @@
+"""``levelmap`` directive: the level map drawn as inline SVG from workshop/levels.py.
+
+The diagram is generated at build time from the same table as `make help` and
+`workshop progress`, and is inline, so the site needs no other host to show it.
+
+    ```{levelmap}
+    ```
+"""
+
+from html import escape
+
+from docutils import nodes
+from sphinx.util.docutils import SphinxDirective
+
+from workshop.levels import LEVELS
+
+BOX_W, BOX_H, GAP, STEP = 178, 118, 14, 26
+COLOURS = ["#9e9e9e", "#2980b9", "#2980b9", "#16a085", "#16a085", "#8e44ad", "#d35400", "#c0392b"]
+
+
+def wrap(text: str, width: int = 26) -> list[str]:
+    """Split text into lines of at most ``width`` characters, on spaces."""
+    lines, current = [], ""
+    for word in text.split():
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    return lines + ([current] if current else [])
+
+
+def level_box(index: int, level, href: str) -> str:
+    columns = 4
+    x = (index % columns) * (BOX_W + GAP) + 4
+    y = (index // columns) * (BOX_H + GAP + STEP) + 4 + (index % columns) * STEP // 3
+    lines = [f'<text x="{x + 10}" y="{y + 22}" font-size="15" font-weight="bold" fill="#fff">'
+             f"{level.number} · {escape(level.title)}</text>"]
+    row = y + 44
+    for label, text in (("app", level.app_gains), ("cluster", level.cluster_gains)):
+        for n, part in enumerate(wrap(f"{label}: {text}")):
+            lines.append(f'<text x="{x + 10}" y="{row}" font-size="11.5" fill="#fff">{escape(part)}</text>')
+            row += 14
+    lines.append(f'<text x="{x + BOX_W - 10}" y="{y + BOX_H - 10}" font-size="11" fill="#fff" '
+                 f'text-anchor="end">≈ {level.minutes} min</text>')
+    return (f'<a href="{escape(href)}"><rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="8" '
+            f'fill="{COLOURS[index % len(COLOURS)]}"/>{"".join(lines)}</a>')
+
+
+def render_svg(hrefs: list[str]) -> str:
+    rows = (len(LEVELS) + 3) // 4
+    width = 4 * (BOX_W + GAP) + 8
+    height = rows * (BOX_H + GAP + STEP) + STEP
+    boxes = "".join(level_box(i, level, hrefs[i]) for i, level in enumerate(LEVELS))
+    total = sum(level.minutes for level in LEVELS)
+    return (f'<svg class="levelmap" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="Level map: {len(LEVELS)} levels, about {total // 60} hours in all">'
+            f"<title>Level map</title>{boxes}</svg>")
+
+
+class LevelMap(SphinxDirective):
+    has_content = False
+
+    def run(self):
+        builder = self.env.app.builder
+        hrefs = []
+        for level in LEVELS:
+            docname = f"labs/{level.slug}/README"
+            self.env.note_dependency(str(level.folder / "README.md"))
+            hrefs.append(builder.get_relative_uri(self.env.docname, docname) if hasattr(builder, "get_relative_uri") else "#")
+        return [nodes.raw("", render_svg(hrefs), format="html")]
+
+
+def setup(app):
+    app.add_directive("levelmap", LevelMap)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Run one action of one level: scripts/lab.sh deploy|solve|reset N
+# Each lab folder holds a lab.sh with a function per action. This runner finds it,
+# prints the kube context and refuses a non-local one before anything changes.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(dirname "$SCRIPT_DIR")"
+WORKSHOP="${WORKSHOP:-$REPO_ROOT/.venv/bin/workshop}"
+
+log() { echo "$*" >&2; }
+
+main() {
+  local action="${1:?usage: scripts/lab.sh deploy|solve|reset N}"
+  local number="${2:?usage: scripts/lab.sh deploy|solve|reset N}"
+  case "$action" in deploy|solve|reset) ;; *) log "unknown action '$action': use deploy, solve or reset"; exit 2 ;; esac
+
+  local folder title
+  folder="$("$WORKSHOP" lab folder "$number")" || exit 2
+  title="$("$WORKSHOP" lab title "$number")"
+  if [[ ! -f "$folder/lab.sh" ]] || ! grep -q "^${action}()" "$folder/lab.sh"; then
+    log "Level $number ($title) has no '$action' step yet: its page, labs/$(basename "$folder")/README.md, says what is coming."
+    exit 2
+  fi
+  # shellcheck source=/dev/null
+  source "$folder/lab.sh"
+  # A lab that only uses containers (level 1) sets LAB_NEEDS_CLUSTER=0.
+  if [[ "${LAB_NEEDS_CLUSTER:-1}" == 1 ]]; then
+    "$WORKSHOP" guard || exit 3
+  fi
+  LAB_DIR="$folder" REPO_ROOT="$REPO_ROOT" "$action"
+}
+
+main "$@"

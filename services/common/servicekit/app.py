@@ -1,0 +1,120 @@
+"""build_app(): the Flask app every service starts from, with the shared endpoints wired in.
+
+    app = build_app("account", config, openapi=spec, schema=SCHEMA, seed=seed)
+    app.register_blueprint(accounts)
+"""
+
+import sqlite3
+import threading
+import time
+from datetime import datetime, timezone
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Flask, current_app, g, jsonify
+
+from servicekit.config import Config
+from servicekit.errors import register_error_handlers
+from servicekit.observability import Metrics, instrument, logger_for
+from servicekit.outbound import Downstream
+from servicekit.storage import Database
+
+
+@dataclass
+class Kit:
+    """What a handler reaches through ``current_app.extensions["servicekit"]``."""
+
+    config: Config
+    metrics: Metrics
+    db: Database | None = None
+    downstream: dict[str, Downstream] = field(default_factory=dict)
+    # Set on SIGTERM (see gunicorn_conf): /readyz answers 503 so no new traffic is routed here.
+    draining: threading.Event = field(default_factory=threading.Event)
+
+
+def build_app(
+    service: str,
+    config: Config,
+    *,
+    openapi: dict,
+    schema: str | None = None,
+    seed: Callable[[sqlite3.Connection], None] | None = None,
+    downstream: tuple[str, ...] = (),
+) -> Flask:
+    app = Flask(service)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.json.sort_keys = False  # keep fields in the order a reader expects
+    kit = Kit(config=config, metrics=Metrics())
+    app.extensions["servicekit"] = kit
+    if schema is not None:
+        kit.db = Database(Path(config.data_dir) / f"{service}.db", schema, seed or (lambda conn: None))
+    for name in downstream:
+        link = Downstream(name, getattr(config, f"{name}_url"), config.outbound_timeout,
+                          user_agent=f"workshop-{service}/{config.version}")
+        link.observe = kit.metrics.observe_outbound
+        kit.downstream[name] = link
+    register_error_handlers(app)
+    instrument(app, kit.metrics, logger_for(service, config.log_level))
+    _register_probes(app, kit, openapi)
+    return app
+
+
+def _register_probes(app: Flask, kit: Kit, openapi: dict) -> None:
+    @app.get("/healthz")
+    def healthz():
+        # Liveness: the process answers. Nothing downstream is checked, or one slow
+        # dependency would make Kubernetes restart every service above it.
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz():
+        if kit.draining.is_set():
+            return jsonify(status="draining"), 503
+        if kit.db is not None and not kit.db.ping():
+            return jsonify(status="storage unavailable"), 503
+        return {"status": "ready"}
+
+    @app.get("/metrics")
+    def metrics():
+        return kit.metrics.exposition()
+
+    @app.get("/openapi.json")
+    def openapi_json():
+        return jsonify(openapi)
+
+
+def kit(app: Flask | None = None) -> Kit:
+    """The Kit of ``app``, or of the app serving the current request."""
+    return (app or current_app).extensions["servicekit"]
+
+
+def now() -> str:
+    """UTC timestamp for stored rows, to the second (ISO 8601)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def hop(config: Config, status: int) -> dict:
+    """This service's own line in the route trace: who answered, and how long it took."""
+    return {
+        "service": config.service,
+        "version": config.version,
+        "pod": config.pod_name,
+        "status": status,
+        "latency_ms": round((time.perf_counter() - g.start) * 1000, 1),
+    }
+
+
+def traced(config: Config, body: dict, status: int = 200, downstream: list[dict] | None = None):
+    """A JSON response whose ``trace`` lists this hop first, then the hops it called."""
+    body["trace"] = [hop(config, status), *(downstream or [])]
+    return jsonify(body), status
+
+
+def close(app: Flask) -> None:
+    """Release files and sockets (tests create many apps in one process)."""
+    k = kit(app)
+    if k.db is not None:
+        k.db.close()
+    for link in k.downstream.values():
+        link.close()

@@ -1,0 +1,32 @@
+"""Shared fixtures. Cluster fixtures (`kubeconfig`, `api_client`) come from the
+workshop.pytest_cluster plugin, which starts the sim cluster when a test needs one."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# The site's own Sphinx extensions are importable in tests, as in conf.py.
+sys.path.insert(0, str(REPO_ROOT / "docs" / "_ext"))
+
+pytest_plugins = ["workshop.pytest_cluster"] if (REPO_ROOT / "workshop" / "pytest_cluster.py").exists() else []
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> Path:
+    """The site built strictly (-nW) once per test session; returns the HTML folder."""
+    out = tmp_path_factory.mktemp("site")
+    result = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-nW", "--keep-going", "-q", "-b", "html", str(REPO_ROOT), str(out / "html"),
+         "-d", str(out / "doctrees")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, f"strict site build failed:\n{result.stdout}\n{result.stderr}"
+    return out / "html"
