@@ -31,7 +31,7 @@ nitpicky = True
 # blocks through the substitution extension below.
 
 # -- MyST --------------------------------------------------------------------
-myst_enable_extensions = ["colon_fence", "deflist", "substitution", "attrs_inline", "fieldlist"]
+myst_enable_extensions = ["attrs_block", "attrs_inline", "colon_fence", "deflist", "fieldlist", "substitution"]
 myst_heading_anchors = 3
 myst_substitutions = VERSIONS
 

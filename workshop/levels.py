@@ -12,6 +12,7 @@ class Level:
     number: int
     slug: str  # folder under labs/
     title: str
+    short: str  # the title as the level map shows it
     minutes: int
     app_gains: str  # what the level adds to the app
     cluster_gains: str  # what it adds to the cluster
@@ -22,14 +23,14 @@ class Level:
 
 
 LEVELS = (
-    Level(0, "00-setup", "Setup", 30, "nothing yet", "kind cluster, tools checked by make doctor"),
-    Level(1, "01-containerize", "Containerize", 45, "four images, run with compose", "no cluster needed"),
-    Level(2, "02-orchestrate", "Orchestrate", 60, "Deployments, Services, probes, config", "namespace, rolling update"),
-    Level(3, "03-operate", "Operate", 60, "restricted pods, autoscaling, budgets", "Pod Security, NetworkPolicy, metrics"),
-    Level(4, "04-release", "Release", 60, "Kustomize overlays, Skaffold loop", "Argo CD GitOps, plain canary"),
-    Level(5, "05-istio", "Service mesh with Istio", 120, "routing, resilience, mTLS, tracing", "Istio control plane, sidecars"),
-    Level(6, "06-knative", "Serverless with Knative", 60, "a scale-to-zero service", "Knative Serving"),
-    Level(7, "07-multicluster", "Multi-cluster mesh", 60, "account in two clusters", "two clusters, east-west gateways"),
+    Level(0, "00-setup", "Setup", "Setup", 30, "nothing yet", "kind cluster, tools checked by make doctor"),
+    Level(1, "01-containerize", "Containerize", "Containerize", 45, "four images, run with compose", "no cluster needed"),
+    Level(2, "02-orchestrate", "Orchestrate", "Orchestrate", 60, "Deployments, Services, probes, config", "namespace, rolling update"),
+    Level(3, "03-operate", "Operate", "Operate", 60, "restricted pods, autoscaling, budgets", "Pod Security, NetworkPolicy, metrics"),
+    Level(4, "04-release", "Release", "Release", 60, "Kustomize overlays, Skaffold loop", "Argo CD GitOps, plain canary"),
+    Level(5, "05-istio", "Service mesh with Istio", "Istio", 120, "routing, resilience, mTLS, tracing", "Istio control plane, sidecars"),
+    Level(6, "06-knative", "Serverless with Knative", "Knative", 60, "a scale-to-zero service", "Knative Serving"),
+    Level(7, "07-multicluster", "Multi-cluster mesh", "Multi-cluster", 60, "account in two clusters", "two clusters, east-west gateways"),
 )
 
 

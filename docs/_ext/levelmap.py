@@ -33,9 +33,9 @@ def wrap(text: str, width: int = 26) -> list[str]:
 def level_box(index: int, level, href: str) -> str:
     columns = 4
     x = (index % columns) * (BOX_W + GAP) + 4
-    y = (index // columns) * (BOX_H + GAP + STEP) + 4 + (index % columns) * STEP // 3
+    y = (index // columns) * (BOX_H + GAP + STEP) + 4
     lines = [f'<text x="{x + 10}" y="{y + 22}" font-size="15" font-weight="bold" fill="#fff">'
-             f"{level.number} · {escape(level.title)}</text>"]
+             f"{level.number} · {escape(level.short)}</text>"]
     row = y + 44
     for label, text in (("app", level.app_gains), ("cluster", level.cluster_gains)):
         for n, part in enumerate(wrap(f"{label}: {text}")):
@@ -55,7 +55,19 @@ def render_svg(hrefs: list[str]) -> str:
     total = sum(level.minutes for level in LEVELS)
     return (f'<svg class="levelmap" viewBox="0 0 {width} {height}" role="img" '
             f'aria-label="Level map: {len(LEVELS)} levels, about {total // 60} hours in all">'
-            f"<title>Level map</title>{boxes}</svg>")
+            f"<title>Level map</title>{arrows(len(LEVELS))}{boxes}</svg>")
+
+
+def arrows(count: int) -> str:
+    """A small arrow between boxes of the same row: the levels are a path, walked in order."""
+    parts = []
+    for index in range(count - 1):
+        if index % 4 == 3:
+            continue
+        x = (index % 4) * (BOX_W + GAP) + 4 + BOX_W
+        y = (index // 4) * (BOX_H + GAP + STEP) + 4 + BOX_H // 2
+        parts.append(f'<path d="M{x + 1} {y - 5} L{x + GAP - 2} {y} L{x + 1} {y + 5} Z" fill="#7f8c8d"/>')
+    return "".join(parts)
 
 
 class LevelMap(SphinxDirective):
