@@ -18,6 +18,8 @@ install_packages() {
   command -v podman >/dev/null || missing+=(podman)
   command -v runc >/dev/null || missing+=(runc)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
+  # Name resolution between containers on a podman network (CNI backend, podman 4.3).
+  [[ -x /usr/lib/cni/dnsname ]] || missing+=(golang-github-containernetworking-plugin-dnsname)
   ((${#missing[@]})) || return 0
   [[ $(id -u) == 0 ]] || die "missing ${missing[*]} and not root: install them yourself (sudo apt-get install ${missing[*]})."
   log "installing ${missing[*]} with apt-get"
@@ -55,7 +57,7 @@ build_local_base() {
     || die "debootstrap failed: see $CONTAINERS_CACHE/debootstrap.log"
   # Trim what an image does not need (apt lists, docs) before importing it.
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/usr/share/doc "$rootfs"/usr/share/man
-  tar -C "$rootfs" -c . | podman import --change 'CMD ["python3"]' - "$LOCAL_BASE_IMAGE" >/dev/null
+  tar -C "$rootfs" -c . | podman import -q --change 'CMD ["python3"]' - "$LOCAL_BASE_IMAGE" >/dev/null
   rm -rf "$rootfs"
   log "built $LOCAL_BASE_IMAGE"
 }

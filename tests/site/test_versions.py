@@ -24,11 +24,16 @@ def literal_pattern(value: str) -> re.Pattern:
 
 
 def find_literals(text: str, versions: dict[str, str]) -> list[tuple[int, str, str]]:
-    """(line number, key, line) for every pinned value typed in text, outside generated lines."""
+    """(line number, key, line) for every pinned value typed in text, outside generated lines.
+
+    A generated line carries the marker itself or on the comment line just above it (a
+    Dockerfile allows no comment at the end of an instruction)."""
     found = []
     patterns = {key: literal_pattern(value) for key, value in versions.items()}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if GENERATED_MARKER in line:
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
+        above = lines[number - 2] if number > 1 else ""
+        if GENERATED_MARKER in line or (GENERATED_MARKER in above and above.lstrip().startswith("#")):
             continue
         found += [(number, key, line.strip()) for key, pattern in patterns.items() if pattern.search(line)]
     return found
@@ -52,8 +57,9 @@ def test_no_pinned_version_is_typed_outside_versions_env(repo_root: Path):
 
 def test_literal_finder_flags_a_typed_version_and_spares_generated_lines():
     versions = {"ISTIO_VERSION": "9.8.7"}
-    text = "istioctl install # 9.8.7\nARG X=9.8.7 # generated from versions.env\nv19.8.70 and 9.8.71\n"
-    assert [number for number, _, _ in find_literals(text, versions)] == [1]
+    text = ("istioctl install # 9.8.7\nARG X=9.8.7 # generated from versions.env\nv19.8.70 and 9.8.71\n"
+            "# generated from versions.env\nARG Y=9.8.7\nARG Z=9.8.7\n")
+    assert [number for number, _, _ in find_literals(text, versions)] == [1, 6]
 
 
 def test_versions_file_is_well_formed_and_covers_the_workshop_tools():

@@ -15,7 +15,11 @@ MAX_PODS = 3
 
 
 def describe(cluster: Cluster, obj: dict) -> list[str]:
-    """Diagnostic lines for one object; never raises (a diagnosis must not hide the failure)."""
+    """Diagnostic lines for one object; never raises (a diagnosis must not hide the failure).
+
+    Only what says something is wrong (conditions not as they should be, warning events,
+    containers not ready), plus the container layout of the pods, which is worth seeing even
+    when they are healthy (is the sidecar there?)."""
     try:
         lines = conditions(obj) + [f"event: {line}" for line in events(cluster, obj)]
         if obj.get("kind") in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Service"):
@@ -25,9 +29,17 @@ def describe(cluster: Cluster, obj: dict) -> list[str]:
         return [f"{object_ref(obj)}: (no diagnostics: {error})"]
 
 
+# Conditions that are bad news when True; every other condition is bad news when not True.
+BAD_WHEN_TRUE = {"ReplicaFailure"}
+
+
 def conditions(obj: dict) -> list[str]:
+    """The conditions worth reading: those that say something is wrong, with reason and message."""
     lines = []
     for condition in obj.get("status", {}).get("conditions") or []:
+        healthy = (condition.get("status") == "True") != (condition.get("type") in BAD_WHEN_TRUE)
+        if healthy:
+            continue
         text = f"condition {condition.get('type')}={condition.get('status')}"
         if condition.get("reason"):
             text += f" ({condition['reason']})"
@@ -37,9 +49,9 @@ def conditions(obj: dict) -> list[str]:
     return lines
 
 
-def events(cluster: Cluster, obj: dict) -> list[str]:
+def events(cluster: Cluster, obj: dict, warnings_only: bool = True) -> list[str]:
     return [f"{event.get('type', '')} {event.get('reason', '')}: {event.get('message', '').strip()}"
-            for event in cluster.events_for(obj)]
+            for event in cluster.events_for(obj) if not warnings_only or event.get("type") == "Warning"]
 
 
 def container_layout(pod: dict) -> str:
@@ -76,6 +88,8 @@ def pods(cluster: Cluster, workload: dict) -> list[str]:
     for pod in selected[:MAX_PODS]:
         name = pod["metadata"]["name"]
         lines.append(f"pod {name} {pod.get('status', {}).get('phase', '?')}, {container_layout(pod)}")
+        # Why a pod is stuck is usually in its own warnings (FailedScheduling, BackOff, Unhealthy).
+        lines += [f"pod {name} event: {line}" for line in events(cluster, pod)]
         for status in (pod.get("status", {}).get("initContainerStatuses") or []) + (
                 pod.get("status", {}).get("containerStatuses") or []):
             problem = _container_problem(status)

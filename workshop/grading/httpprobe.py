@@ -32,8 +32,8 @@ PROBE_TIMEOUT = 5.0
 PROXY_FAILURE = re.compile(rb"error trying to reach service|no endpoints available|dial tcp|connection refused", re.I)
 
 
-class ProbeError(Exception):
-    """No transport got an answer; the message lists what each one saw."""
+class ProbeError(AssertionError):
+    """No transport got an answer (a failed check); the message lists what each one saw."""
 
 
 @dataclass

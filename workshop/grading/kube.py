@@ -143,18 +143,20 @@ class Cluster:
     @classmethod
     def connect(cls, context: str | None = None, kubeconfig: str | None = None) -> "Cluster":
         """Load a kubeconfig (``KUBECONFIG`` or ~/.kube/config unless given) without touching the network."""
+        import yaml
         from kubernetes import client, config  # imported here: `workshop doctor --help` stays fast
 
         configuration = client.Configuration()
         try:
             config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration,
                                     persist_config=False)
-        except config.ConfigException as error:
-            raise CannotCheck(f"Cannot read your kubeconfig ({_first_line(error)}): run make cluster, "
-                              "or pass --kubeconfig PATH / --context NAME.") from None
         except OSError as error:
             raise CannotCheck(f"Cannot read the kubeconfig {error.filename or kubeconfig}: "
                               "check the path, or run make cluster.") from None
+        except (config.ConfigException, yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError) as error:
+            # A kubeconfig is user input: any way it is malformed gets the same one sentence.
+            raise CannotCheck(f"Cannot read your kubeconfig ({_first_line(error)}): run make cluster, "
+                              "or pass --kubeconfig PATH / --context NAME.") from None
         configuration.retries = False  # we decide what to retry (see Transient)
         api_client = client.ApiClient(configuration)
         api_client.user_agent = "workshop-checker"

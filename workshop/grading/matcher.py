@@ -7,6 +7,7 @@ Only the fields written in ``expected`` are compared (as kuttl and Chainsaw asse
   order; wrap it in :class:`Ordered` (YAML: ``!ordered [...]``) to compare element by
   element instead;
 - ``None`` (YAML ``null``) matches a field that is absent (or null): "must not be set";
+- :data:`PRESENT` (YAML ``!present``) matches any value that is set;
 - anything else must be equal (and of the same type: ``"8080"`` is not ``8080``).
 
     >>> match({"spec": {"replicas": 2}}, {"spec": {"replicas": 1, "paused": False}})
@@ -39,6 +40,16 @@ class Ordered(list):
     """A list compared element by element, in order, and with the same length."""
 
 
+class _Present:
+    """Matches any value that is set (YAML ``!present``): "there must be one, whatever it is"."""
+
+    def __repr__(self) -> str:
+        return "PRESENT"
+
+
+PRESENT = _Present()
+
+
 @dataclass(frozen=True)
 class Mismatch:
     path: str
@@ -53,9 +64,12 @@ def render(value: Any, limit: int = 160) -> str:
     """A short one-line rendering of a value for a diff line."""
     if value is MISSING:
         return "nothing"
+    if value is PRESENT:
+        return "a value"
     if isinstance(value, str) and value.startswith("<") and value.endswith(">"):
         return value[1:-1]  # a description, such as <present> or <an element matching ...>
-    text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+    text = json.dumps(value, sort_keys=True, default=lambda item: "(any value)" if item is PRESENT else str(item),
+                      ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -63,8 +77,10 @@ def match(expected: Any, actual: Any, path: str = "") -> list[Mismatch]:
     """Every way ``actual`` differs from the partial object ``expected`` (empty: it matches)."""
     if expected is None:
         return [] if actual is MISSING or actual is None else [Mismatch(path, "<not set>", actual)]
-    if actual is MISSING:
+    if actual is MISSING or (expected is PRESENT and actual is None):
         return [Mismatch(path, expected, MISSING)]
+    if expected is PRESENT:
+        return []
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
             return [Mismatch(path, expected, actual)]

@@ -5,6 +5,8 @@ and the API server signs ServiceAccount tokens with a key of its own. We do the 
 with small, fast ECDSA P-256 keys (a start must stay well under 20 seconds):
 
     ca.crt / ca.key            the cluster CA (also signs CSRs in kube-controller-manager)
+    front-proxy-ca.crt         CA of the aggregation layer's front proxy (the API server
+    front-proxy-client.crt     itself, when it proxies to an extension API server)
     apiserver.crt / .key       serving certificate for https://127.0.0.1:<port>
     <identity>.crt / .key      client certificates (admin, controller manager, scheduler, kwok)
     sa.key / sa.pub            ServiceAccount token signing key pair
@@ -28,6 +30,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 KUBERNETES_SERVICE_IP = "10.96.0.1"
 SERVICE_CLUSTER_IP_RANGE = "10.96.0.0/16"
 VALIDITY = datetime.timedelta(days=30)
+FRONT_PROXY_CLIENT = "front-proxy-client"
 
 
 @dataclass(frozen=True)
@@ -80,30 +83,35 @@ def _builder(subject: x509.Name, issuer: x509.Name, public_key) -> x509.Certific
     )
 
 
-def generate(pki: Path, cluster_name: str) -> None:
-    """Write a fresh CA, serving and client certificates, and the ServiceAccount key pair into ``pki``."""
-    pki.mkdir(parents=True, exist_ok=True)
-    ca_key = _new_key()
-    ca_name = _name(f"{cluster_name}-ca")
-    ca_cert = (
-        _builder(ca_name, ca_name, ca_key.public_key())
+def _new_ca(pki: Path, stem: str, common_name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Name]:
+    key, name = _new_key(), _name(common_name)
+    cert = (
+        _builder(name, name, key.public_key())
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
                                      content_commitment=False, key_encipherment=False, data_encipherment=False,
                                      key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-        .sign(ca_key, hashes.SHA256())
+        .sign(key, hashes.SHA256())
     )
-    _write_key(ca_key, pki / "ca.key")
-    _write_cert(ca_cert, pki / "ca.crt")
+    _write_key(key, pki / f"{stem}.key")
+    _write_cert(cert, pki / f"{stem}.crt")
+    return key, name
 
-    def issue(stem: str, subject: x509.Name, usage, san: x509.SubjectAlternativeName | None = None) -> None:
+
+def generate(pki: Path, cluster_name: str) -> None:
+    """Write a fresh CA, serving and client certificates, and the ServiceAccount key pair into ``pki``."""
+    pki.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_name = _new_ca(pki, "ca", f"{cluster_name}-ca")
+
+    def issue(stem: str, subject: x509.Name, usage, san: x509.SubjectAlternativeName | None = None,
+              issuer: tuple = (ca_key, ca_name)) -> None:
         key = _new_key()
-        builder = _builder(subject, ca_name, key.public_key()).add_extension(
+        builder = _builder(subject, issuer[1], key.public_key()).add_extension(
             x509.ExtendedKeyUsage([usage]), critical=False)
         if san is not None:
             builder = builder.add_extension(san, critical=False)
         _write_key(key, pki / f"{stem}.key")
-        _write_cert(builder.sign(ca_key, hashes.SHA256()), pki / f"{stem}.crt")
+        _write_cert(builder.sign(issuer[0], hashes.SHA256()), pki / f"{stem}.crt")
 
     # Every name a client may use for the API server: loopback from the host, the
     # `kubernetes` Service names and IP from inside the cluster.
@@ -115,6 +123,9 @@ def generate(pki: Path, cluster_name: str) -> None:
     issue("apiserver", _name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, san)
     for client in CLIENTS:
         issue(client.name, _name(client.user, client.groups), ExtendedKeyUsageOID.CLIENT_AUTH)
+    # A CA of its own: a certificate it signs lets its holder claim any user in a header.
+    front_proxy = _new_ca(pki, "front-proxy-ca", f"{cluster_name}-front-proxy-ca")
+    issue("front-proxy-client", _name(FRONT_PROXY_CLIENT), ExtendedKeyUsageOID.CLIENT_AUTH, issuer=front_proxy)
 
     sa_key = _new_key()
     _write_key(sa_key, pki / "sa.key")

@@ -88,7 +88,7 @@ def go_binary() -> str:
     if go is None:
         raise BuildError(
             "The Go toolchain (`go`) is not on PATH, and the sim cluster is built from source: "
-            "install Go 1.26 or newer (https://go.dev/doc/install) and run `make sim-build` again."
+            "install Go (https://go.dev/doc/install) and run `make sim-build` again."
         )
     return go
 
@@ -101,7 +101,28 @@ def go_env() -> dict[str, str]:
 
 
 def module_info(module: str, version: str) -> dict:
-    """``go mod download -json module@version``: Dir (unpacked source), GoMod, Version, ..."""
+    """``go mod download -json module@version``: Dir (unpacked source), GoMod, Version, ...
+
+    Answers are remembered in ``$CACHE/modules.json`` while their folders exist: asking
+    go costs a process start each time, and a warm `make sim-up` asks several.
+    """
+    memo_file = cache_dir() / "modules.json"
+    try:
+        memo = json.loads(memo_file.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    known = memo.get(f"{module}@{version}")
+    if known and Path(known.get("Dir", "")).is_dir() and Path(known.get("GoMod", "")).is_file():
+        return known
+    info = _download(module, version)
+    memo[f"{module}@{version}"] = {key: info[key] for key in ("Path", "Version", "Dir", "GoMod") if key in info}
+    temporary = memo_file.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(memo, indent=1, sort_keys=True))
+    os.replace(temporary, memo_file)  # atomic: parallel builds never read half a file
+    return info
+
+
+def _download(module: str, version: str) -> dict:
     result = subprocess.run(
         [go_binary(), "mod", "download", "-json", f"{module}@{version}"],
         capture_output=True, text=True, env=go_env(), cwd=cache_dir_ready(),

@@ -17,7 +17,7 @@ from flask import Flask, current_app, g, jsonify
 from servicekit.config import Config
 from servicekit.errors import register_error_handlers
 from servicekit.observability import Metrics, instrument, logger_for
-from servicekit.outbound import Downstream
+from servicekit.outbound import Downstream, Reply
 from servicekit.storage import Database
 
 
@@ -109,6 +109,22 @@ def traced(config: Config, body: dict, status: int = 200, downstream: list[dict]
     """A JSON response whose ``trace`` lists this hop first, then the hops it called."""
     body["trace"] = [hop(config, status), *(downstream or [])]
     return jsonify(body), status
+
+
+def relay(config: Config, reply: Reply, what: str):
+    """Pass a downstream's answer to a write on up the chain, with this hop added to its trace.
+
+    No answer, or a 5xx without a JSON body, becomes ``503 {what} unavailable``: never a 500.
+    """
+    body = reply.body if isinstance(reply.body, dict) else None
+    if reply.status is None or reply.status >= 500 and not (reply.status == 503 and body):
+        return traced(config, {"error": f"{what} unavailable", "detail": reply.error}, 503, reply.hops())
+    answer = dict(body) if body else {"error": f"{what} failed", "detail": reply.error}
+    answer.pop("trace", None)
+    response = traced(config, answer, reply.status, reply.hops())
+    if reply.headers.get("Idempotent-Replayed"):
+        response[0].headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 def close(app: Flask) -> None:

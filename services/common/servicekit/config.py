@@ -14,7 +14,7 @@ class ConfigError(ValueError):
     """A setting has a value the service cannot use; the message names the variable."""
 
 
-def _number(environ: Mapping[str, str], name: str, default, kind):
+def number(environ: Mapping[str, str], name: str, default, kind):
     raw = environ.get(name)
     if raw is None or raw == "":
         return default
@@ -53,13 +53,13 @@ class Config:
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
         return cls(
             service=service,
-            port=_number(env, "PORT", 8080, int),
+            port=number(env, "PORT", 8080, int),
             version=env.get("SERVICE_VERSION") or "v1",
             data_dir=env.get("DATA_DIR") or "/data",
             customer_url=(env.get("CUSTOMER_URL") or cls.customer_url).rstrip("/"),
             order_url=(env.get("ORDER_URL") or cls.order_url).rstrip("/"),
             account_url=(env.get("ACCOUNT_URL") or cls.account_url).rstrip("/"),
-            outbound_timeout=_number(env, "OUTBOUND_TIMEOUT_SECONDS", 2.0, float),
+            outbound_timeout=number(env, "OUTBOUND_TIMEOUT_SECONDS", 2.0, float),
             pod_name=env.get("POD_NAME") or socket.gethostname(),
             log_level=level,
             environ=env,

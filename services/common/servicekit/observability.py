@@ -29,10 +29,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, separators=(",", ":"))
 
 
+class StdoutHandler(logging.StreamHandler):
+    """Writes to whatever sys.stdout is now (test runners swap it), one line per record."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
 def logger_for(service: str, level: str) -> logging.Logger:
     logger = logging.getLogger(f"workshop.{service}")
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stdout)
+        handler = StdoutHandler()
         handler.setFormatter(JsonFormatter())
         logger.addHandler(handler)
         logger.propagate = False

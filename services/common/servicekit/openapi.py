@@ -71,6 +71,61 @@ PROBES = {
 }
 
 
+# --- The customer API (customer service, and the gateway under /api) -------------
+
+CUSTOMER = {
+    "type": "object", "required": ["id", "name", "email", "since"],
+    "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "email": {"type": "string"},
+                   "since": {"type": "string"}},
+}
+SUMMARY = {
+    "type": "object", "required": ["customer", "orders", "account", "missing", "trace"],
+    "properties": {
+        "customer": ref("Customer"),
+        "orders": {"type": "array", "nullable": True, "items": {"type": "object"}},
+        "account": {"type": "object", "nullable": True},
+        "catalog": {"type": "array", "nullable": True, "items": {"type": "object"}},
+        "missing": {"type": "array", "items": {"type": "string"}},
+        "trace": TRACE,
+    },
+}
+PLACE_ORDER = {
+    "type": "object", "required": ["item", "quantity"],
+    "properties": {"item": {"type": "string", "enum": ["coffee", "tea", "croissant", "sandwich"]},
+                   "quantity": {"type": "integer", "minimum": 1, "maximum": 20}},
+}
+ORDER_RESULT = {"type": "object", "required": ["trace"], "properties": {
+    "order": {"type": "object"}, "balance_cents": {"type": "integer", "nullable": True},
+    "error": {"type": "string"}, "detail": {"type": "string", "nullable": True}, "trace": TRACE}}
+
+
+def customer_api_paths(prefix: str) -> dict:
+    """The customer API: served by customer, and by the gateway under /api (same shapes)."""
+    return {
+        f"{prefix}/customers/{{customer_id}}/summary": {"get": {
+            "summary": "Profile, orders and account; `missing` lists what the next hops could not give",
+            "parameters": [id_param("customer_id")],
+            "responses": {"200": ok("the summary", ref("Summary")), **errors(404, 503)},
+        }},
+        f"{prefix}/customers/{{customer_id}}/orders": {"post": {
+            "summary": "Place an order (passed on to the order service)",
+            "parameters": [id_param("customer_id"), IDEMPOTENCY_KEY],
+            "requestBody": {"required": True, **json_content(ref("PlaceOrder"))},
+            "responses": {
+                "201": ok("ordered and paid", ref("OrderResult")),
+                "404": ok("unknown customer (an Error), or no account (order rejected)",
+                          {"anyOf": [ref("Error"), ref("OrderResult")]}),
+                "409": ok("insufficient funds", ref("OrderResult")),
+                "503": ok("order or account unavailable", ref("OrderResult")),
+                **errors(400, 415, 422),
+            },
+        }},
+    }
+
+
+CUSTOMER_API_SCHEMAS = {"Customer": CUSTOMER, "Summary": SUMMARY, "PlaceOrder": PLACE_ORDER, "OrderResult": ORDER_RESULT}
+
+
 def document(title: str, description: str, paths: dict, schemas: dict | None = None) -> dict:
     return {
         "openapi": "3.0.3",

@@ -4,12 +4,14 @@ Istio's sidecars create the spans, but only the application can carry a request'
 context from the request it received to the requests it sends: these are the headers.
 """
 
+import json as _json
 import time
 from dataclasses import dataclass, field
+from collections.abc import Mapping
+from urllib.parse import urlencode
 
-import requests
+import urllib3
 from flask import g, has_request_context, request
-from requests.adapters import HTTPAdapter
 
 TRACE_HEADERS = (
     "x-request-id",
@@ -44,55 +46,66 @@ class Reply:
     body: dict | None
     latency_ms: float
     error: str | None = None
-    headers: dict = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)  # case-insensitive when from urllib3
 
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
 
     def hops(self) -> list[dict]:
-        """The downstream's own trace, or one hop saying it did not answer properly."""
+        """The downstream's own trace, or one hop built from what we saw of its answer."""
         if isinstance(self.body, dict) and isinstance(self.body.get("trace"), list):
             return self.body["trace"]
-        return [{
+        hop = {
             "service": self.service,
             "version": self.headers.get("X-Service-Version"),
             "pod": self.headers.get("X-Pod"),
             "status": self.status,
             "latency_ms": round(self.latency_ms, 1),
-            "error": self.error or f"HTTP {self.status}",
-        }]
+        }
+        if not self.ok:
+            hop["error"] = self.error or f"HTTP {self.status}"
+        return [hop]
 
 
 class Downstream:
-    """One upstream-to-downstream link, e.g. order -> account, with a keep-alive connection pool."""
+    """One upstream-to-downstream link, e.g. order -> account, with a keep-alive connection pool.
+
+    urllib3 directly rather than requests: on a 4-hop chain the client side of each hop costs
+    as much CPU as the server side, and urllib3 alone does the same work in well under half the time.
+    """
 
     def __init__(self, service: str, base_url: str, timeout: float, user_agent: str, pool_size: int = 16):
         self.service, self.base_url, self.timeout = service, base_url.rstrip("/"), timeout
-        self.session = requests.Session()
         # Reusing connections matters: a new TCP connection per hop would dominate the latency.
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.headers["User-Agent"] = user_agent
+        self.pool = urllib3.PoolManager(num_pools=2, maxsize=pool_size, block=False, retries=False)
+        self.user_agent = user_agent
         self.observe = None  # set by the app: callback(service, status, seconds) for metrics
 
     def call(self, method: str, path: str, *, json=None, params=None, headers=None) -> Reply:
-        sent = {**forwarded_headers(), **(headers or {})}
+        sent = {"User-Agent": self.user_agent, **forwarded_headers(), **(headers or {})}
+        body = None
+        if json is not None:
+            body = _json.dumps(json).encode()
+            sent["Content-Type"] = "application/json"
+        url = self.base_url + path + ("?" + urlencode(params) if params else "")
         start = time.perf_counter()
         try:
-            resp = self.session.request(
-                method, self.base_url + path, json=json, params=params, headers=sent, timeout=self.timeout
-            )
-        except requests.Timeout:
+            resp = self.pool.request(method, url, body=body, headers=sent, timeout=self.timeout, retries=False)
+        except urllib3.exceptions.NewConnectionError as exc:
+            # Checked first: urllib3 makes it a subclass of ConnectTimeoutError, but nothing timed out.
+            return self._done(Reply(self.service, None, None, _ms(start), f"unreachable: {type(exc).__name__}"))
+        except urllib3.exceptions.TimeoutError:
             return self._done(Reply(self.service, None, None, _ms(start), f"timed out after {self.timeout:g}s"))
-        except requests.RequestException as exc:
+        except urllib3.exceptions.HTTPError as exc:
             return self._done(Reply(self.service, None, None, _ms(start), f"unreachable: {type(exc).__name__}"))
         try:
-            body = resp.json()
+            data = _json.loads(resp.data) if resp.data else None
         except ValueError:
-            body = None
-        error = None if resp.ok else _error_text(resp.status_code, body)
-        return self._done(Reply(self.service, resp.status_code, body, _ms(start), error, dict(resp.headers)))
+            data = None
+        ok = 200 <= resp.status < 300
+        error = None if ok else _error_text(resp.status, data)
+        return self._done(Reply(self.service, resp.status, data, _ms(start), error, resp.headers))
 
     def _done(self, reply: Reply) -> Reply:
         if self.observe:
@@ -100,7 +113,7 @@ class Downstream:
         return reply
 
     def close(self) -> None:
-        self.session.close()
+        self.pool.clear()
 
 
 def _ms(start: float) -> float:

@@ -19,9 +19,10 @@ class Database:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # executescript() commits on its own, so the schema (all IF NOT EXISTS) goes first...
+        self.connect().executescript(schema + "\nCREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);")
+        # ...and the seed in one transaction, once per data directory: restarts keep the data.
         with self.transaction() as conn:
-            conn.executescript(schema)
-            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             if conn.execute("SELECT 1 FROM meta WHERE key = 'seeded'").fetchone() is None:
                 seed(conn)
                 conn.execute("INSERT INTO meta (key, value) VALUES ('seeded', 'yes')")

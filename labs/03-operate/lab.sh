@@ -1,0 +1,95 @@
+# Level 3 (operate): deploy the starting state, solve it, or reset it.
+# Sourced by scripts/lab.sh, which checks the kube context first and sets LAB_DIR and
+# REPO_ROOT; `make lab-3`, `make solve-3` and `make reset-3` call deploy, solve and reset.
+# Every command is plain kubectl, so the page can show exactly what each step does.
+
+NAMESPACE=workshop
+SERVICES=(gateway customer order account)
+ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-180s}"
+# Where metrics-server comes from. Tests point it at a local copy (no GitHub there).
+METRICS_SERVER_MANIFEST="${METRICS_SERVER_MANIFEST:-}"
+
+log() { echo "$*" >&2; }
+
+apply() { kubectl apply -f "$@" >&2; }
+
+version_of() { "${WORKSHOP:-$REPO_ROOT/.venv/bin/workshop}" versions "$1"; }
+
+# KWOK's fake nodes (the test cluster) run no container: nothing for metrics-server to scrape.
+on_sim_cluster() {
+  [[ -n "$(kubectl get nodes -l type=kwok -o name 2>/dev/null)" ]]
+}
+
+metrics_server_manifest() {
+  echo "${METRICS_SERVER_MANIFEST:-https://github.com/kubernetes-sigs/metrics-server/releases/download/$(version_of METRICS_SERVER_VERSION)/components.yaml}"
+}
+
+# metrics-server reads CPU and memory from every kubelet. kind's kubelets serve a
+# self-signed certificate, hence --kubelet-insecure-tls (a local cluster only).
+install_metrics_server() {
+  if on_sim_cluster; then
+    log "Sim cluster (fake nodes): metrics-server skipped, there is no kubelet to scrape."
+    return 0
+  fi
+  apply "$(metrics_server_manifest)"
+  if ! kubectl -n kube-system get deployment metrics-server -o jsonpath='{.spec.template.spec.containers[0].args}' \
+      | grep -q -- --kubelet-insecure-tls; then
+    kubectl -n kube-system patch deployment metrics-server --type=json \
+      -p '[{"op": "add", "path": "/spec/template/spec/containers/0/args/-", "value": "--kubelet-insecure-tls"}]' >&2
+  fi
+  kubectl -n kube-system rollout status deployment/metrics-server --timeout="$ROLLOUT_TIMEOUT" >&2
+}
+
+wait_for_rollouts() {
+  local name
+  for name in "$@"; do
+    kubectl -n "$NAMESPACE" rollout status "deployment/$name" --timeout="$ROLLOUT_TIMEOUT" >&2
+  done
+}
+
+# The starting state: level 2's app as it ends (solved), plus a load generator written
+# without any securityContext, in a namespace that only warns about Pod Security.
+deploy() {
+  : "${LAB_DIR:?LAB_DIR is not set: run this through make lab-3}"
+  local level2="$REPO_ROOT/labs/02-orchestrate/manifests" name
+  apply "$level2/namespace-workshop.yaml"
+  apply "$level2/config-map-settings.yaml" -f "$level2/secret-gateway.yaml"
+  for name in "${SERVICES[@]}"; do
+    apply "$level2/app-$name.yaml"
+  done
+  apply "$LAB_DIR/start/app-loadgen.yaml"
+  wait_for_rollouts "${SERVICES[@]}"
+  log ""
+  log "Level 3 is deployed in namespace $NAMESPACE: the app of level 2 and a load generator."
+  log "Next: make check-3 shows what production readiness still lacks."
+}
+
+# The solution: enforce Pod Security, then every manifest of the level (the namespace
+# first, so that what follows is admitted under its rules), then metrics-server.
+solve() {
+  : "${LAB_DIR:?LAB_DIR is not set: run this through make solve-3}"
+  local level2="$REPO_ROOT/labs/02-orchestrate/manifests"
+  apply "$LAB_DIR/manifests/namespace-workshop.yaml"
+  apply "$level2/config-map-settings.yaml" -f "$level2/secret-gateway.yaml"
+  apply "$LAB_DIR/manifests/"
+  install_metrics_server
+  wait_for_rollouts "${SERVICES[@]}" loadgen
+  local node
+  for node in $(kubectl get nodes -o jsonpath='{range .items[?(@.spec.unschedulable)]}{.metadata.name}{" "}{end}'); do
+    kubectl uncordon "$node" >&2   # the drill's drain, undone
+  done
+  log ""
+  log "Level 3 is solved. make check-3 should now pass."
+}
+
+# Remove everything the level created: the namespace holds the app, and metrics-server
+# (which this level installed) goes too.
+reset() {
+  if kubectl get namespace "$NAMESPACE" >/dev/null 2>&1; then
+    kubectl delete namespace "$NAMESPACE" --wait=true --timeout=120s >&2
+  fi
+  if ! on_sim_cluster && kubectl -n kube-system get deployment metrics-server >/dev/null 2>&1; then
+    kubectl delete --ignore-not-found -f "$(metrics_server_manifest)" >&2
+  fi
+  log "Level 3 is reset: namespace $NAMESPACE and metrics-server are gone."
+}

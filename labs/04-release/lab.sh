@@ -1,0 +1,101 @@
+# Level 4 (release): deploy the starting state, solve it, or reset it.
+# Sourced by scripts/lab.sh, which checks the kube context first and sets LAB_DIR and
+# REPO_ROOT; `make lab-4`, `make solve-4` and `make reset-4` call deploy, solve and reset.
+# Every command is plain kubectl, so the page can show exactly what each step does.
+
+NAMESPACE=workshop
+ARGOCD_NAMESPACE=argocd
+SERVICES=(gateway customer order account)
+ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-180s}"
+# Where Argo CD's install manifest comes from. Tests point it at a local copy (no GitHub there).
+ARGOCD_MANIFEST="${ARGOCD_MANIFEST:-}"
+# The Git repository Argo CD watches: your fork (default: this clone's origin, as https).
+REPO_URL="${REPO_URL:-}"
+PLACEHOLDER_REPO_URL="https://github.com/YOUR-GITHUB-USER/microservices-workshop.git"
+
+log() { echo "$*" >&2; }
+
+version_of() { "${WORKSHOP:-$REPO_ROOT/.venv/bin/workshop}" versions "$1"; }
+
+argocd_manifest() {
+  echo "${ARGOCD_MANIFEST:-https://raw.githubusercontent.com/argoproj/argo-cd/$(version_of ARGOCD_VERSION)/manifests/install.yaml}"
+}
+
+wait_for() {  # wait_for NAMESPACE KIND/NAME...
+  local namespace="$1" item
+  shift
+  for item in "$@"; do
+    kubectl -n "$namespace" rollout status "$item" --timeout="$ROLLOUT_TIMEOUT" >&2
+  done
+}
+
+# Argo CD's own manifest, applied server-side: its CRDs are too big for the annotation
+# a client-side apply keeps.
+install_argocd() {
+  kubectl create namespace "$ARGOCD_NAMESPACE" --dry-run=client -o yaml | kubectl apply -f - >&2
+  kubectl apply -n "$ARGOCD_NAMESPACE" --server-side --force-conflicts -f "$(argocd_manifest)" >&2
+  wait_for "$ARGOCD_NAMESPACE" deployment/argocd-server deployment/argocd-repo-server \
+    statefulset/argocd-application-controller
+}
+
+# This clone's origin as an https URL Argo CD can read without credentials.
+repo_url() {
+  if [[ -n "$REPO_URL" ]]; then
+    echo "$REPO_URL"
+    return
+  fi
+  local origin
+  origin="$(git -C "$REPO_ROOT" remote get-url origin 2>/dev/null || true)"
+  case "$origin" in
+    https://*) echo "$origin" ;;
+    git@github.com:*) echo "https://github.com/${origin#git@github.com:}" ;;
+    *) echo "$PLACEHOLDER_REPO_URL" ;;
+  esac
+}
+
+# The starting state: level 3's app applied by hand from manifests/base (as you left it),
+# and Argo CD installed, with nothing for it to do yet.
+deploy() {
+  : "${LAB_DIR:?LAB_DIR is not set: run this through make lab-4}"
+  kubectl apply -k "$REPO_ROOT/manifests/base" >&2
+  install_argocd
+  wait_for "$NAMESPACE" "${SERVICES[@]/#/deployment/}"
+  log ""
+  log "Level 4 is deployed: the app in namespace $NAMESPACE (applied by hand) and Argo CD in $ARGOCD_NAMESPACE."
+  log "Next: make check-4 shows what the release loop still lacks."
+}
+
+# The solution: the dev overlay applied (what Argo CD's first sync does, so nobody waits
+# for it), the Application pointing Argo CD at it, then the canary: 1 pod of v2 for 3 of v1.
+solve() {
+  : "${LAB_DIR:?LAB_DIR is not set: run this through make solve-4}"
+  local url
+  url="$(repo_url)"
+  if [[ "$url" == "$PLACEHOLDER_REPO_URL" ]]; then
+    log "No https origin for this clone: set REPO_URL=https://github.com/<you>/<fork>.git and run make solve-4 again."
+  fi
+  kubectl get namespace "$ARGOCD_NAMESPACE" >/dev/null 2>&1 || install_argocd
+  kubectl apply -k "$REPO_ROOT/manifests/overlays/dev" >&2
+  sed "s#$PLACEHOLDER_REPO_URL#$url#" "$LAB_DIR/manifests/application-workshop-dev.yaml" | kubectl apply -f - >&2
+  kubectl apply -f "$LAB_DIR/manifests/app-account-v2-canary.yaml" >&2
+  kubectl -n "$NAMESPACE" scale deployment/account --replicas=3 >&2
+  wait_for "$NAMESPACE" "${SERVICES[@]/#/deployment/}" deployment/loadgen deployment/account-v2
+  log ""
+  log "Level 4 is solved. make check-4 should now pass (Synced and Healthy need a real cluster)."
+}
+
+# Remove everything the level created: the Application first (so Argo CD stops syncing),
+# then the app's namespace, then Argo CD itself, CRDs and cluster roles included.
+reset() {
+  if kubectl get crd applications.argoproj.io >/dev/null 2>&1; then
+    kubectl -n "$ARGOCD_NAMESPACE" delete applications.argoproj.io --all --wait=true --timeout=60s >&2
+  fi
+  if kubectl get namespace "$NAMESPACE" >/dev/null 2>&1; then
+    kubectl delete namespace "$NAMESPACE" --wait=true --timeout=120s >&2
+  fi
+  if kubectl get namespace "$ARGOCD_NAMESPACE" >/dev/null 2>&1 || kubectl get crd applications.argoproj.io >/dev/null 2>&1; then
+    kubectl delete -n "$ARGOCD_NAMESPACE" --ignore-not-found --wait=true -f "$(argocd_manifest)" >&2
+    kubectl delete namespace "$ARGOCD_NAMESPACE" --ignore-not-found --wait=true --timeout=120s >&2
+  fi
+  log "Level 4 is reset: namespaces $NAMESPACE and $ARGOCD_NAMESPACE and Argo CD's CRDs are gone."
+}

@@ -1,0 +1,52 @@
+"""Step "circuit breaking": account's DestinationRule limits its connection pool and ejects outliers."""
+
+from check_03_routing import account_rule
+
+from workshop.grading import PRESENT, check, verify
+
+DOCS = "https://istio.io/latest/docs/tasks/traffic-management/circuit-breaking/"
+
+
+@check(id="l5-circuit-breaker", title="account's DestinationRule has a connection pool limit and outlier detection",
+       step="circuit breaking", points=2, timeout=0,
+       hint="Keep the subsets when you add trafficPolicy: apply destination-rule-account-circuit-breaker.yaml "
+       "(connectionPool.http.http1MaxPendingRequests, outlierDetection.consecutive5xxErrors), which replaces "
+       "destination-rule-account.yaml: kubectl apply -f labs/05-istio/manifests/destination-rule-account-circuit-breaker.yaml",
+       docs=DOCS)
+def check_circuit_breaker(cluster, namespace):
+    rule = account_rule(cluster, namespace)
+    with verify() as v:
+        v.match(rule, {"spec": {
+            "trafficPolicy": {
+                "connectionPool": {"http": {"http1MaxPendingRequests": PRESENT, "maxRequestsPerConnection": PRESENT}},
+                "outlierDetection": {"consecutive5xxErrors": PRESENT, "baseEjectionTime": PRESENT},
+            },
+            "subsets": [{"name": "v1"}, {"name": "v2"}],
+        }}, ref="destinationrule for host account")
+
+
+@check(id="l5-circuit-opened", title="the burst overflowed account's pool: order's sidecar refused calls (flag UO)",
+       step="circuit breaking", points=1, timeout=0, data_plane=True,
+       hint="Send the burst of step 6 (POST /bursts to loadgen), then run this check within a few minutes; if no "
+       "call overflowed, the pool is larger than the burst: lower http1MaxPendingRequests and maxRequestsPerConnection to 1.",
+       docs=DOCS)
+def check_circuit_opened(cluster, namespace):
+    from level5_traffic import overflowed_calls
+
+    from workshop.grading.httpprobe import ProbeError
+
+    total, read = 0.0, 0
+    for pod in cluster.list("Pod", namespace, selector={"app": "order"}):
+        # The sidecar's merged metrics (port 15020) are outside the mesh's interception.
+        path = f"/api/v1/namespaces/{namespace}/pods/{pod['metadata']['name']}:15020/proxy/stats/prometheus"
+        status, body = cluster.send(path, accept="text/plain")
+        if status != 200:
+            continue
+        read += 1
+        total += overflowed_calls(body.decode("utf-8", "replace"))
+    with verify() as v:
+        if not read:
+            raise ProbeError("no order pod's sidecar metrics could be read (port 15020)")
+        if total == 0:
+            v.fail("istio_requests_total{reporter=source, destination_service_name=account, response_flags=UO}",
+                   "<more than 0>", 0)

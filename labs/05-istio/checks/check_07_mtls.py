@@ -1,0 +1,74 @@
+"""Step "mutual TLS": STRICT for namespace workshop, and plaintext from outside the mesh refused."""
+
+from level5_mesh import ISTIO_NAMESPACE
+
+from workshop.grading import check, verify
+
+DOCS = "https://istio.io/latest/docs/tasks/security/authentication/mtls-migration/"
+
+
+def namespace_mode(cluster, namespace: str) -> tuple[str | None, dict | None]:
+    """The mTLS mode in force for the namespace's workloads, and the policy that sets it.
+
+    A PeerAuthentication without selector applies to its namespace; in istio-system (the
+    root namespace) to the whole mesh; the namespace's own wins over the mesh's."""
+    for scope in (namespace, ISTIO_NAMESPACE):
+        for policy in cluster.list("PeerAuthentication", scope):
+            spec = policy.get("spec") or {}
+            if not spec.get("selector"):
+                return (spec.get("mtls") or {}).get("mode", "PERMISSIVE"), policy
+    return None, None
+
+
+@check(id="l5-mtls-strict", title="mutual TLS is STRICT for namespace workshop, with no workload exempted",
+       step="mutual TLS", points=2, timeout=0,
+       hint="A PeerAuthentication applies to the namespace it is created in: put it in workshop (or istio-system for "
+       "the whole mesh), mode STRICT: kubectl apply -f labs/05-istio/manifests/peer-authentication-strict.yaml",
+       docs=DOCS)
+def check_mtls_strict(cluster, namespace):
+    mode, policy = namespace_mode(cluster, namespace)
+    with verify() as v:
+        if mode != "STRICT":
+            v.fail(f"peerauthentication for namespace {namespace} (or {ISTIO_NAMESPACE}).spec.mtls.mode", "STRICT",
+                   mode or "<no PeerAuthentication: PERMISSIVE by default>", policy)
+        for item in cluster.list("PeerAuthentication", namespace):
+            spec = item.get("spec") or {}
+            if spec.get("selector") and (spec.get("mtls") or {}).get("mode") in ("PERMISSIVE", "DISABLE"):
+                v.fail(f"peerauthentication/{item['metadata']['name']}.spec.mtls.mode", "<STRICT or not set>",
+                       spec["mtls"]["mode"], item)
+        for rule in cluster.list("DestinationRule", namespace):
+            tls = ((rule.get("spec") or {}).get("trafficPolicy") or {}).get("tls") or {}
+            if tls.get("mode") == "DISABLE":
+                v.fail(f"destinationrule/{rule['metadata']['name']}.spec.trafficPolicy.tls.mode", "<not DISABLE>",
+                       "DISABLE", rule)
+
+
+@check(id="l5-plaintext-refused", title="a plaintext request from outside the mesh to account is refused",
+       step="mutual TLS", points=1, timeout=10, data_plane=True,
+       hint="If account still answers plaintext, the PeerAuthentication is not in force for it: is it in namespace "
+       "workshop, mode STRICT, and does account's pod have its sidecar (kubectl -n workshop get pods: 2/2)?",
+       docs=DOCS)
+def check_plaintext_refused(cluster, namespace):
+    from level5_traffic import plaintext_verdict
+
+    from workshop.grading.httpprobe import PROXY_FAILURE, Answer, ProbeError
+
+    # The API server is outside the mesh: its service proxy speaks plain HTTP to a pod of account.
+    prefix = f"/api/v1/namespaces/{namespace}/services/account:http/proxy"
+
+    def get(path: str) -> Answer:
+        status, body = cluster.send(prefix + path, accept="*/*")
+        if status in (502, 503) and (PROXY_FAILURE.search(body or b"") or b"reset by peer" in (body or b"")):
+            raise ProbeError(f"the API server's connection was refused ({status})")
+        return Answer(status, body, "service proxy")
+
+    slices = cluster.list("EndpointSlice", namespace, selector={"kubernetes.io/service-name": "account"})
+    ready = sum(1 for piece in slices for endpoint in piece.get("endpoints") or []
+                if (endpoint.get("conditions") or {}).get("ready", True))
+    with verify() as v:
+        if not ready:  # refused for the wrong reason: there is nobody to answer
+            v.fail("service/account ready endpoints", "<1 or more>", 0)
+            return
+        refused, what = plaintext_verdict(get)
+        if not refused:
+            v.fail("plaintext GET account/healthz from the API server", "<refused>", what)

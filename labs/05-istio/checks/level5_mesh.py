@@ -1,0 +1,147 @@
+"""What level 5's checks read from Istio objects and pods: small pure functions, unit-tested.
+
+    >>> sidecar({"spec": {"initContainers": [{"name": "istio-proxy", "restartPolicy": "Always"}]},
+    ...          "status": {"initContainerStatuses": [{"name": "istio-proxy", "ready": True}]}})
+    ('native sidecar', True)
+    >>> seconds("1.5s"), seconds("300ms")
+    (1.5, 0.3)
+"""
+
+from __future__ import annotations
+
+import re
+
+ISTIO_NAMESPACE = "istio-system"
+PROXY = "istio-proxy"
+TRUST_DOMAIN = "cluster.local"
+ISTIO_API = {
+    "Gateway": "networking.istio.io/v1",
+    "Telemetry": "telemetry.istio.io/v1",
+}
+
+
+def sidecar(pod: dict) -> tuple[str | None, bool]:
+    """How the pod carries Istio's proxy, and whether it is ready.
+
+    Istio injects it as a plain container, or (Kubernetes 1.29+, Istio's default on recent
+    clusters) as a *native sidecar*: an init container with ``restartPolicy: Always``,
+    which starts before the app and stops after it. Either way it must be ready.
+    """
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    for container in spec.get("containers") or []:
+        if container.get("name") == PROXY:
+            return "container", _ready(status.get("containerStatuses"))
+    for container in spec.get("initContainers") or []:
+        if container.get("name") == PROXY and container.get("restartPolicy") == "Always":
+            return "native sidecar", _ready(status.get("initContainerStatuses"))
+    return None, False
+
+
+def _ready(statuses: list | None) -> bool:
+    return any(item.get("name") == PROXY and item.get("ready") is True for item in statuses or [])
+
+
+def injection_enabled(namespace: dict | None) -> bool:
+    """Is the namespace labelled for injection (istio-injection=enabled, or a revision label)?"""
+    labels = ((namespace or {}).get("metadata") or {}).get("labels") or {}
+    if labels.get("istio-injection") == "disabled":
+        return False
+    return labels.get("istio-injection") == "enabled" or bool(labels.get("istio.io/rev"))
+
+
+_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)")
+
+
+def seconds(duration: str | None) -> float | None:
+    """A Go/Istio duration ("1s", "300ms", "1m30s") in seconds; None when absent or not a duration."""
+    if not isinstance(duration, str) or not duration:
+        return None
+    parts = _PART.findall(duration)
+    if "".join(number + unit for number, unit in parts) != duration:
+        return None
+    return sum(float(number) * _UNITS[unit] for number, unit in parts)
+
+
+def short_host(host: str, namespace: str) -> str:
+    """``account``, ``account.workshop`` and ``account.workshop.svc.cluster.local`` are one host."""
+    for suffix in (f".{namespace}.svc.{TRUST_DOMAIN}", f".{namespace}.svc", f".{namespace}"):
+        if host.endswith(suffix):
+            return host[: -len(suffix)]
+    return host
+
+
+def routes_for(virtual_services: list[dict], host: str, namespace: str) -> list[dict]:
+    """The VirtualServices of the mesh (not bound to a gateway) that route ``host``."""
+    found = []
+    for item in virtual_services:
+        spec = item.get("spec") or {}
+        gateways = spec.get("gateways") or ["mesh"]
+        if "mesh" in gateways and any(short_host(h, namespace) == host for h in spec.get("hosts") or []):
+            found.append(item)
+    return found
+
+
+def is_default_route(route: dict) -> bool:
+    """A route without ``match`` (or with an empty one) takes every request the others left."""
+    return not any(route.get("match") or [])
+
+
+def header_match(route: dict, header: str) -> dict | None:
+    """The string match a route puts on a request header (``{"exact": "..."}``), if any."""
+    for condition in route.get("match") or []:
+        found = (condition.get("headers") or {}).get(header)
+        if found:
+            return found
+    return None
+
+
+def weights(route: dict) -> dict[str, int]:
+    """Subset (or host when no subset) -> weight. One destination without a weight takes 100."""
+    destinations = route.get("route") or []
+    if len(destinations) == 1 and "weight" not in destinations[0]:
+        only = destinations[0].get("destination") or {}
+        return {only.get("subset") or only.get("host", "?"): 100}
+    result: dict[str, int] = {}
+    for item in destinations:
+        destination = item.get("destination") or {}
+        key = destination.get("subset") or destination.get("host", "?")
+        result[key] = result.get(key, 0) + int(item.get("weight", 0))
+    return result
+
+
+def principal(service_account: str, namespace: str) -> str:
+    """The identity Istio writes in a workload's certificate: its ServiceAccount, as a SPIFFE path."""
+    return f"{TRUST_DOMAIN}/ns/{namespace}/sa/{service_account}"
+
+
+def allowed_principals(policy: dict) -> set[str]:
+    """Every source principal an ALLOW policy names (rules, from, source)."""
+    found: set[str] = set()
+    for rule in (policy.get("spec") or {}).get("rules") or []:
+        for source in rule.get("from") or []:
+            found.update((source.get("source") or {}).get("principals") or [])
+    return found
+
+
+def allows_everything_else(policy: dict) -> list[str]:
+    """Ways an ALLOW rule lets in more than named principals (a wildcard, a rule with no ``from``)."""
+    problems = []
+    for index, rule in enumerate((policy.get("spec") or {}).get("rules") or []):
+        if not rule.get("from"):
+            problems.append(f"rules[{index}] has no `from`: it allows any caller")
+        for source in rule.get("from") or []:
+            inner = source.get("source") or {}
+            if set(inner) - {"principals"}:
+                problems.append(f"rules[{index}] also allows by {', '.join(sorted(set(inner) - {'principals'}))}")
+            if any("*" in item for item in inner.get("principals") or []):
+                problems.append(f"rules[{index}] allows a wildcard principal")
+    return problems
+
+
+def denies_by_default(policy: dict) -> bool:
+    """An ALLOW policy for the whole namespace with no rules: it matches nothing, so
+    anything no other policy allows is refused (``spec: {}``)."""
+    spec = policy.get("spec") or {}
+    return (spec.get("action", "ALLOW") == "ALLOW" and not spec.get("rules") and not spec.get("selector")
+            and not spec.get("targetRef") and not spec.get("targetRefs") and not spec.get("provider"))

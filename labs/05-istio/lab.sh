@@ -1,0 +1,235 @@
+# Level 5 (Istio): deploy the starting state, solve it, or reset it.
+# Sourced by scripts/lab.sh, which checks the kube context first and sets LAB_DIR and
+# REPO_ROOT; `make lab-5`, `make solve-5` and `make reset-5` call deploy, solve and reset.
+#
+# deploy: Istio (demo profile + ingress gateway), its dashboards, namespace workshop
+#         labelled for injection, the app of level 2, account v2 and loadgen, with sidecars.
+# solve:  every manifest of the steps, in their final state.
+# reset:  removes the level's configuration; `make reset-5 ISTIO=uninstall` removes Istio too.
+# Running any of them twice changes nothing the second time.
+
+NAMESPACE=workshop
+ISTIO_NAMESPACE=istio-system
+APPS=(gateway customer order account)
+ADDONS=(prometheus grafana kiali jaeger)
+ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-300s}"
+LEVEL2_MANIFESTS="${REPO_ROOT:?REPO_ROOT is not set: run this through make lab-5}/labs/02-orchestrate/manifests"
+
+# The solution, in the order the steps apply it (allow-* before allow-nothing, so that
+# turning on "deny by default" never cuts the app off).
+SOLUTION=(
+  gateway-workshop.yaml virtual-service-ingress.yaml
+  destination-rule-account-circuit-breaker.yaml virtual-service-account-timeout-retries.yaml
+  virtual-service-order-retries.yaml peer-authentication-strict.yaml
+  authorization-policy-allow-gateway.yaml authorization-policy-allow-customer.yaml
+  authorization-policy-allow-order.yaml authorization-policy-allow-account.yaml
+  authorization-policy-allow-nothing.yaml telemetry-mesh-tracing.yaml
+)
+
+log() { echo "$*" >&2; }
+
+apply() { kubectl apply -f "$@" >&2; }
+
+# The sim cluster (tests only) has Istio's CRDs but no istiod, webhook or data plane.
+on_sim() { [[ "$(kubectl config current-context)" == workshop-sim* ]]; }
+
+sim_helper() { "$REPO_ROOT/.venv/bin/python" "$LAB_DIR/sim.py" "$@"; }
+
+# Apply workload manifests. On a real cluster Istio's webhook adds the sidecar to each pod;
+# on the sim, where there is no webhook, the pinned Istio's own injection template
+# rewrites them first, so the pods have exactly the shape a real cluster gives them.
+apply_workloads() {
+  if on_sim; then
+    sim_helper inject "$@" | kubectl apply -f - >&2
+  else
+    apply "$@"
+  fi
+}
+
+istio_version() { "$REPO_ROOT/.venv/bin/workshop" versions ISTIO_VERSION; }
+
+# The Istio release the learner downloaded (istioctl in bin/, dashboards in samples/addons/).
+istio_dir() {
+  local version candidate
+  version="$(istio_version)"
+  for candidate in "${ISTIO_DIR:-}" "$REPO_ROOT/istio-$version" "$HOME/istio-$version"; do
+    if [[ -n "$candidate" && -d "$candidate/samples/addons" ]]; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# istioctl at the pinned version, from PATH or from the downloaded release.
+find_istioctl() {
+  local version dir candidate
+  version="$(istio_version)"
+  dir="$(istio_dir || true)"
+  for candidate in "$(command -v istioctl || true)" "${dir:+$dir/bin/istioctl}"; do
+    if [[ -n "$candidate" && -x "$candidate" ]] &&
+       "$candidate" version --remote=false 2>/dev/null | grep -qF "$version"; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  log "istioctl $version is not installed: download Istio $version into the workshop folder" \
+      "(curl -L https://istio.io/downloadIstio | ISTIO_VERSION=$version sh -), as the Level 5 page says, then run make lab-5 again."
+  exit 2
+}
+
+install_istio() {
+  local istioctl dir
+  istioctl="$(find_istioctl)"
+  if ! dir="$(istio_dir)"; then
+    log "The Istio $(istio_version) release folder (with samples/addons) is not in the workshop folder or your home:" \
+        "download it as the Level 5 page says, or set ISTIO_DIR to where it is, then run make lab-5 again."
+    exit 2
+  fi
+  log "Installing Istio (demo profile, ingress gateway on 127.0.0.1:8080) with $istioctl ..."
+  "$istioctl" install -y -f "$LAB_DIR/install/istio-operator-demo.yaml" >&2
+  install_addons "$dir"
+}
+
+# Prometheus, Grafana, Kiali and Jaeger, as the Istio release ships them (samples/addons).
+install_addons() {
+  local dir="$1" addon
+  log "Installing the dashboards from $dir/samples/addons ..."
+  for addon in "${ADDONS[@]}"; do
+    apply "$dir/samples/addons/$addon.yaml"
+  done
+  for addon in "${ADDONS[@]}"; do
+    kubectl -n "$ISTIO_NAMESPACE" rollout status "deployment/$addon" --timeout="$ROLLOUT_TIMEOUT" >&2
+  done
+}
+
+# The app label of every pod in the namespace, then the names of the containers it runs.
+pod_containers() {
+  kubectl -n "$NAMESPACE" get pods -o \
+    jsonpath='{range .items[*]}{.metadata.labels.app}{" "}{.spec.containers[*].name}{" "}{.spec.initContainers[*].name}{"\n"}{end}'
+}
+
+# Pods started before the namespace was labelled have no sidecar: restart their Deployments.
+restart_pods_without_sidecar() {
+  local app
+  for app in $(pod_containers | awk '$1 != "" && !/istio-proxy/ {print $1}' | sort -u); do
+    log "Pods of $app started without a sidecar: restarting them."
+    kubectl -n "$NAMESPACE" rollout restart deployment -l "app=$app" >&2
+  done
+}
+
+restart_pods_with_sidecar() {
+  local app
+  for app in $(pod_containers | awk '$1 != "" && /istio-proxy/ {print $1}' | sort -u); do
+    kubectl -n "$NAMESPACE" rollout restart deployment -l "app=$app" >&2
+  done
+}
+
+wait_for_app() {
+  local name
+  for name in $(kubectl -n "$NAMESPACE" get deployments -o name); do
+    kubectl -n "$NAMESPACE" rollout status "$name" --timeout="$ROLLOUT_TIMEOUT" >&2
+  done
+}
+
+deploy_app() {
+  apply "$LEVEL2_MANIFESTS/namespace-workshop.yaml"
+  kubectl label namespace "$NAMESPACE" istio-injection=enabled --overwrite >&2
+  apply "$LEVEL2_MANIFESTS/config-map-settings.yaml" -f "$LEVEL2_MANIFESTS/secret-gateway.yaml"
+  local app files=()
+  for app in "${APPS[@]}"; do
+    files+=("$LEVEL2_MANIFESTS/app-$app.yaml")
+  done
+  apply_workloads "${files[@]}" "$LAB_DIR/manifests/app-account-v2.yaml" "$LAB_DIR/manifests/app-loadgen.yaml"
+  on_sim || restart_pods_without_sidecar
+  wait_for_app
+}
+
+deploy() {
+  : "${LAB_DIR:?LAB_DIR is not set: run this through make lab-5}"
+  if on_sim; then
+    # The sim holds Istio's objects (istiod, gateways: Deployments KWOK marks Ready), not
+    # its processes; the add-ons come from the pinned Istio source instead of a download.
+    log "Sim cluster: installing what it can hold of Istio (no istiod process, no data plane)."
+    sim_helper install
+    install_addons "$(sim_helper release-dir)"
+  else
+    install_istio
+  fi
+  deploy_app
+  log ""
+  log "Level 5 is deployed: Istio, its dashboards, and the app with sidecars in namespace $NAMESPACE."
+  log "Open the app (after step 2): http://127.0.0.1:8080/"
+  log "Open the dashboards: istioctl dashboard kiali | grafana | jaeger"
+  log "Next: make check-5 shows what is still to do."
+}
+
+solve() {
+  : "${LAB_DIR:?LAB_DIR is not set: run this through make solve-5}"
+  if ! kubectl -n "$ISTIO_NAMESPACE" get deployment istiod >/dev/null 2>&1; then
+    deploy
+  fi
+  deploy_app
+  local file
+  for file in "${SOLUTION[@]}"; do
+    apply "$LAB_DIR/manifests/$file"
+  done
+  log ""
+  log "Level 5 is solved. make check-5 should now pass."
+}
+
+# Everything the level added, then the app of level 2 as it was, without sidecars.
+reset() {
+  : "${LAB_DIR:?LAB_DIR is not set: run this through make reset-5}"
+  kubectl delete -f "$LAB_DIR/manifests/app-account-v2.yaml" -f "$LAB_DIR/manifests/app-loadgen.yaml" \
+    --ignore-not-found >&2
+  # Istio's own kinds exist only while its CRDs do (istioctl uninstall --purge removes them).
+  if kubectl get crd virtualservices.networking.istio.io >/dev/null 2>&1; then
+    local file files=()
+    for file in "$LAB_DIR"/manifests/*.yaml; do
+      [[ "$(basename "$file")" == app-* ]] || files+=(-f "$file")
+    done
+    kubectl delete "${files[@]}" --ignore-not-found >&2
+  fi
+  if kubectl get namespace "$NAMESPACE" >/dev/null 2>&1; then
+    kubectl label namespace "$NAMESPACE" istio-injection- >&2
+    if on_sim; then
+      # The sim's Deployments hold the injected pod template: apply level 2's own again.
+      local app
+      for app in "${APPS[@]}"; do
+        apply "$LEVEL2_MANIFESTS/app-$app.yaml"
+      done
+    else
+      # The webhook injected pods, not Deployments: restarted pods come without a sidecar.
+      restart_pods_with_sidecar
+    fi
+  fi
+  if [[ "${ISTIO:-}" == uninstall ]]; then
+    uninstall_istio
+    log "Level 5 is reset. Istio is uninstalled."
+  else
+    log "Level 5 is reset. Istio stays installed (make reset-5 ISTIO=uninstall removes it)."
+  fi
+}
+
+uninstall_istio() {
+  local dir addon
+  if on_sim; then
+    dir="$(sim_helper release-dir)"
+  else
+    dir="$(istio_dir || true)"
+  fi
+  if [[ -n "$dir" ]]; then
+    for addon in "${ADDONS[@]}"; do
+      kubectl delete -f "$dir/samples/addons/$addon.yaml" --ignore-not-found >&2
+    done
+  fi
+  if on_sim; then
+    sim_helper uninstall
+    return
+  fi
+  local istioctl
+  istioctl="$(find_istioctl)"
+  "$istioctl" uninstall --purge -y >&2
+  kubectl delete namespace "$ISTIO_NAMESPACE" --ignore-not-found >&2
+}

@@ -1,0 +1,69 @@
+"""What level 7's checks read from two clusters: small pure functions, unit-tested.
+
+    >>> mesh_values({"data": {"values": '{"global": {"meshID": "m", "network": "n1", '
+    ...              '"multiCluster": {"clusterName": "east"}}}'}})
+    {'meshID': 'm', 'network': 'n1', 'clusterName': 'east'}
+    >>> is_loopback("https://127.0.0.1:39211"), is_loopback("https://172.18.0.3:6443")
+    (True, False)
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+from urllib.parse import urlparse
+
+import yaml
+
+ISTIO_NAMESPACE = "istio-system"
+NAMESPACE = "workshop"
+NETWORK_LABEL = "topology.istio.io/network"
+MULTICLUSTER_LABEL = "istio/multiCluster"
+CLUSTER_ANNOTATION = "networking.istio.io/cluster"
+EASTWEST = "istio-eastwestgateway"
+EASTWEST_PORT = 15443
+PROXY = "istio-proxy"
+
+
+def mesh_values(injector_config_map: dict | None) -> dict:
+    """meshID, network and clusterName as istiod was installed with them (istio-sidecar-injector's values)."""
+    raw = ((injector_config_map or {}).get("data") or {}).get("values") or "{}"
+    try:
+        glob = json.loads(raw).get("global") or {}
+    except ValueError:
+        glob = {}
+    return {"meshID": glob.get("meshID"), "network": glob.get("network"),
+            "clusterName": (glob.get("multiCluster") or {}).get("clusterName")}
+
+
+def secret_text(secret: dict, key: str) -> str | None:
+    value = (secret.get("data") or {}).get(key)
+    return base64.b64decode(value).decode("utf-8", "replace") if value else None
+
+
+def kubeconfig_servers(text: str | None) -> list[str]:
+    """The API server URLs a kubeconfig (a remote secret's payload) points at."""
+    try:
+        config = yaml.safe_load(text or "") or {}
+    except yaml.YAMLError:
+        return []
+    return [(item.get("cluster") or {}).get("server", "") for item in config.get("clusters") or [] if isinstance(item, dict)]
+
+
+def is_loopback(server: str) -> bool:
+    host = urlparse(server).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def has_ready_sidecar(pod: dict) -> bool:
+    """istio-proxy in the pod (a native sidecar in initContainers, or a container) and ready."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    names = {c.get("name") for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])}
+    statuses = (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
+    return PROXY in names and any(s.get("name") == PROXY and s.get("ready") for s in statuses)

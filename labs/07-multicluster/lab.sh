@@ -1,0 +1,222 @@
+# Level 7 (multi-cluster mesh): deploy the starting state, solve it, or reset it.
+# Sourced by scripts/lab.sh, which checks the current kube context and sets LAB_DIR and
+# REPO_ROOT; `make lab-7`, `make solve-7` and `make reset-7` call deploy, solve and reset.
+# This level changes TWO clusters, named by their contexts: EAST_CONTEXT (kind-east) and
+# WEST_CONTEXT (kind-west); both are checked by the context guard before anything changes.
+#
+# deploy: a shared root CA (certs.sh) in both clusters, Istio multi-primary on two networks
+#         with an east-west gateway each, and namespace workshop with sidecar injection.
+# solve:  the remote secrets, account in both clusters, a client in east, the failover rule.
+# reset:  removes the level from both clusters, Istio included; `make reset-7 ISTIO=keep` keeps Istio.
+# Running any of them twice changes nothing the second time.
+
+EAST_CONTEXT="${EAST_CONTEXT:-kind-east}"
+WEST_CONTEXT="${WEST_CONTEXT:-kind-west}"
+CLUSTERS=(east west)
+NAMESPACE=workshop
+ISTIO_NAMESPACE=istio-system
+GATEWAY_NODE_PORT=31443
+ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-300s}"
+STATE_DIR="${REPO_ROOT:?REPO_ROOT is not set: run this through make lab-7}/.workshop/multicluster"
+
+log() { echo "$*" >&2; }
+
+context_of() {
+  case "$1" in
+    east) echo "$EAST_CONTEXT" ;;
+    west) echo "$WEST_CONTEXT" ;;
+    *) log "unknown cluster '$1'"; exit 2 ;;
+  esac
+}
+
+other() { [[ "$1" == east ]] && echo west || echo east; }
+
+# kubectl in one cluster: k east get pods
+k() { local cluster="$1"; shift; kubectl --context "$(context_of "$cluster")" "$@"; }
+
+# Tests run this level on two sim clusters (contexts workshop-sim and workshop-sim-2).
+on_sim() { [[ "$EAST_CONTEXT" == workshop-sim* ]]; }
+
+sim_helper() { "$REPO_ROOT/.venv/bin/python" "$LAB_DIR/sim.py" "$@"; }
+
+guard_both() {
+  local cluster
+  for cluster in "${CLUSTERS[@]}"; do
+    "$REPO_ROOT/.venv/bin/workshop" guard --context "$(context_of "$cluster")" >&2 || {
+      log "Level 7 needs both clusters: make cluster-east cluster-west (contexts $EAST_CONTEXT and $WEST_CONTEXT)."
+      exit 3
+    }
+  done
+}
+
+istio_version() { "$REPO_ROOT/.venv/bin/workshop" versions ISTIO_VERSION; }
+
+# istioctl at the pinned version: the release you downloaded in level 5 (or, on the sim, the
+# one the tests build from source).
+find_istioctl() {
+  if on_sim; then
+    "$REPO_ROOT/.venv/bin/python" -m workshop.sim.istio build >&2 || exit 2
+    echo "$REPO_ROOT/.bin/istioctl"
+    return
+  fi
+  local version candidate
+  version="$(istio_version)"
+  for candidate in "$(command -v istioctl || true)" "$REPO_ROOT/istio-$version/bin/istioctl" "$HOME/istio-$version/bin/istioctl"; do
+    if [[ -n "$candidate" && -x "$candidate" ]] && "$candidate" version --remote=false 2>/dev/null | grep -qF "$version"; then
+      echo "$candidate"
+      return
+    fi
+  done
+  log "istioctl $version is not installed: download Istio $version as the Level 5 page says, then run make lab-7 again."
+  exit 2
+}
+
+# The address other clusters reach this cluster's node at (the kind container's IP).
+node_ip() {
+  local ip
+  ip="$(k "$1" get nodes -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')"
+  echo "${ip:-127.0.0.1}"
+}
+
+# The API server address the OTHER cluster's istiod must use. kind writes https://127.0.0.1:PORT
+# into your kubeconfig: that is your laptop's loopback, which no pod can reach. The node's own
+# address on the kind network is. (On the sim, both "clusters" are processes on this host.)
+api_server_for_peers() {
+  if on_sim; then
+    kubectl config view --minify --context "$(context_of "$1")" -o jsonpath='{.clusters[0].cluster.server}'
+  else
+    echo "https://$(node_ip "$1"):6443"
+  fi
+}
+
+mesh_networks_file() {
+  local file="$STATE_DIR/mesh-networks.yaml"
+  mkdir -p "$STATE_DIR"
+  sed -e "s/EAST_NODE_IP/$(node_ip east)/" -e "s/WEST_NODE_IP/$(node_ip west)/" \
+    "$LAB_DIR/install/mesh-networks.template.yaml" > "$file"
+  echo "$file"
+}
+
+# The shared root of trust: each cluster's istiod signs with its own intermediate CA.
+install_cacerts() {
+  local cluster="$1" dir="$STATE_DIR/certs/$1"
+  k "$cluster" create namespace "$ISTIO_NAMESPACE" --dry-run=client -o yaml | k "$cluster" apply -f - >&2
+  k "$cluster" label namespace "$ISTIO_NAMESPACE" "topology.istio.io/network=network-$cluster" --overwrite >&2
+  k "$cluster" -n "$ISTIO_NAMESPACE" create secret generic cacerts \
+    --from-file="$dir/ca-cert.pem" --from-file="$dir/ca-key.pem" \
+    --from-file="$dir/root-cert.pem" --from-file="$dir/cert-chain.pem" \
+    --dry-run=client -o yaml | k "$cluster" apply -f - >&2
+}
+
+install_istio() {
+  local cluster="$1" networks="$2" istioctl
+  local files=("$LAB_DIR/install/istio-$cluster.yaml" "$networks")
+  if on_sim; then
+    log "Sim cluster $(context_of "$cluster"): what it can hold of Istio (no istiod process, no data plane)."
+    sim_helper install "$(context_of "$cluster")" "${files[@]}"
+    sim_helper install "$(context_of "$cluster")" "$LAB_DIR/install/eastwest-gateway-$cluster.yaml"
+    return
+  fi
+  istioctl="$(find_istioctl)"
+  log "Installing Istio in $cluster (multi-primary, network-$cluster) ..."
+  "$istioctl" install --context "$(context_of "$cluster")" -y -f "${files[0]}" -f "${files[1]}" >&2
+  "$istioctl" install --context "$(context_of "$cluster")" -y -f "$LAB_DIR/install/eastwest-gateway-$cluster.yaml" >&2
+}
+
+istio_installed() { k "$1" -n "$ISTIO_NAMESPACE" get deployment istiod istio-eastwestgateway >/dev/null 2>&1; }
+
+deploy() {
+  : "${LAB_DIR:?LAB_DIR is not set: run this through make lab-7}"
+  guard_both
+  bash "$LAB_DIR/certs.sh" "$STATE_DIR/certs" "${CLUSTERS[@]}"
+  local networks cluster
+  networks="$(mesh_networks_file)"
+  for cluster in "${CLUSTERS[@]}"; do
+    install_cacerts "$cluster"
+    if istio_installed "$cluster"; then
+      log "Istio is already installed in $cluster."
+    else
+      install_istio "$cluster" "$networks"
+    fi
+    k "$cluster" apply -f "$LAB_DIR/manifests/gateway-cross-network.yaml" >&2
+    k "$cluster" apply -f "$LAB_DIR/manifests/namespace-workshop.yaml" >&2
+  done
+  log ""
+  log "Level 7 is deployed: Istio multi-primary in $EAST_CONTEXT and $WEST_CONTEXT, one root CA, east-west gateways."
+  log "Next: the remote secrets (step 3). make check-7 shows what is still to do."
+}
+
+# Let `from`'s istiod read `to`'s API server: a kubeconfig for Istio's reader account in `to`,
+# as a Secret labelled istio/multiCluster=true in `from`.
+remote_secret() {
+  local from="$1" to="$2" istioctl
+  istioctl="$(find_istioctl)"
+  "$istioctl" create-remote-secret --context "$(context_of "$to")" --name "$to" \
+    --server "$(api_server_for_peers "$to")" | k "$from" apply -f - >&2
+}
+
+apply_workloads() {
+  local cluster="$1"
+  shift
+  if on_sim; then
+    # No webhook on the sim: the pinned Istio's injection renders the pods (as in level 5).
+    "$REPO_ROOT/.venv/bin/python" "$REPO_ROOT/labs/05-istio/sim.py" inject "$@" | k "$cluster" apply -f - >&2
+  else
+    k "$cluster" apply -f "$@" >&2
+  fi
+}
+
+solve() {
+  : "${LAB_DIR:?LAB_DIR is not set: run this through make solve-7}"
+  guard_both
+  local cluster
+  for cluster in "${CLUSTERS[@]}"; do
+    istio_installed "$cluster" || { deploy; break; }
+  done
+  for cluster in "${CLUSTERS[@]}"; do
+    remote_secret "$cluster" "$(other "$cluster")"
+    k "$cluster" apply -f "$LAB_DIR/manifests/namespace-workshop.yaml" >&2
+    apply_workloads "$cluster" "$LAB_DIR/manifests/app-account-$cluster.yaml"
+    k "$cluster" apply -f "$LAB_DIR/manifests/destination-rule-account-failover.yaml" >&2
+  done
+  apply_workloads east "$LAB_DIR/manifests/app-loadgen-east.yaml"
+  for cluster in "${CLUSTERS[@]}"; do
+    k "$cluster" -n "$NAMESPACE" rollout status deployment/account --timeout="$ROLLOUT_TIMEOUT" >&2
+  done
+  log ""
+  log "Level 7 is solved. make check-7 should now pass."
+}
+
+reset() {
+  : "${LAB_DIR:?LAB_DIR is not set: run this through make reset-7}"
+  guard_both
+  local cluster
+  for cluster in "${CLUSTERS[@]}"; do
+    if ! k "$cluster" get namespace >/dev/null 2>&1; then
+      log "Cluster $cluster ($(context_of "$cluster")) does not answer: nothing to reset there."
+      continue
+    fi
+    k "$cluster" delete namespace "$NAMESPACE" --ignore-not-found --wait=true --timeout=180s >&2
+    k "$cluster" -n "$ISTIO_NAMESPACE" delete secret -l istio/multiCluster=true --ignore-not-found >&2
+    if [[ "${ISTIO:-}" != keep ]]; then
+      uninstall_istio "$cluster"
+    fi
+  done
+  if [[ "${ISTIO:-}" == keep ]]; then
+    log "Level 7 is reset: namespace $NAMESPACE and the remote secrets are gone; Istio is kept (ISTIO=keep)."
+    return
+  fi
+  rm -rf "$STATE_DIR"
+  log "Level 7 is reset: namespace $NAMESPACE, the remote secrets, Istio and the CA files are gone."
+}
+
+uninstall_istio() {
+  local cluster="$1"
+  if on_sim; then
+    sim_helper uninstall "$(context_of "$cluster")" "$LAB_DIR/install/istio-$cluster.yaml" \
+      "$LAB_DIR/install/eastwest-gateway-$cluster.yaml"
+  else
+    "$(find_istioctl)" uninstall --context "$(context_of "$cluster")" --purge -y >&2
+  fi
+  k "$cluster" delete namespace "$ISTIO_NAMESPACE" --ignore-not-found --wait=true --timeout=180s >&2
+}

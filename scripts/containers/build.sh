@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Build the service images workshop/<service>:dev with podman, from services/<service>/Dockerfile.
+#
+#   scripts/containers/build.sh                 # all five
+#   scripts/containers/build.sh account order   # some
+#
+# BASE_IMAGE: the Python base (default: the local Debian base from setup.sh when it exists,
+# else the Dockerfile's own default, the official image from versions.env).
+set -euo pipefail
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+source "$SCRIPT_DIR/lib.sh"
+
+build_one() {
+  local service="$1" base args=(--format docker --network=host --layers)
+  base="$(base_image_arg)"
+  [[ -n "$base" ]] && args+=(--build-arg "BASE_IMAGE=$base")
+  # The host's pip settings and CA certificates, read-only and only while building,
+  # so pip inside the build reaches the package index the way the host does.
+  [[ -f /etc/pip.conf ]] && args+=(-v /etc/pip.conf:/etc/pip.conf:ro)
+  [[ -d /etc/ssl/certs ]] && args+=(-v /etc/ssl/certs:/etc/ssl/certs:ro)
+  log "building workshop/$service:dev${base:+ on $base}"
+  podman build "${args[@]}" -q -t "workshop/$service:dev" \
+    -f "$REPO_ROOT/services/$service/Dockerfile" "$REPO_ROOT/services" >/dev/null
+}
+
+main() {
+  command -v podman >/dev/null || die "podman is not installed: run scripts/containers/setup.sh first."
+  local services=("$@")
+  ((${#services[@]})) || services=("${SERVICES[@]}")
+  for service in "${services[@]}"; do
+    [[ -f "$REPO_ROOT/services/$service/Dockerfile" ]] || die "no such service: $service (have: ${SERVICES[*]})"
+    build_one "$service"
+  done
+}
+
+main "$@"

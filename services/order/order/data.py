@@ -1,0 +1,107 @@
+"""The order store, and the idempotency table that makes a retried POST safe."""
+
+import hashlib
+import json
+import sqlite3
+
+from servicekit.app import now
+
+# Prices in cents. A fixed menu keeps the domain small; amounts are computed here, never sent by clients.
+CATALOG = {"coffee": 350, "tea": 300, "croissant": 250, "sandwich": 650}
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    customer_id  INTEGER NOT NULL,
+    item         TEXT    NOT NULL,
+    quantity     INTEGER NOT NULL CHECK (quantity > 0),
+    amount_cents INTEGER NOT NULL,
+    -- pending: not charged yet (account did not answer); paid; rejected (the account said no).
+    status       TEXT    NOT NULL CHECK (status IN ('pending', 'paid', 'rejected')),
+    created_at   TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_by_customer ON orders (customer_id, id);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key          TEXT    PRIMARY KEY,
+    request_hash TEXT    NOT NULL,
+    order_id     INTEGER NOT NULL REFERENCES orders (id),
+    status_code  INTEGER,          -- NULL until a final answer exists
+    response     TEXT
+);
+"""
+
+# Matches account's seed ledger (references order-1, order-2, order-3).
+SEED_ORDERS = [(1, "coffee", 2), (2, "tea", 1), (1, "croissant", 1)]
+
+
+def seed(conn: sqlite3.Connection) -> None:
+    for customer_id, item, quantity in SEED_ORDERS:
+        conn.execute(
+            "INSERT INTO orders (customer_id, item, quantity, amount_cents, status, created_at)"
+            " VALUES (?, ?, ?, ?, 'paid', ?)",
+            (customer_id, item, quantity, CATALOG[item] * quantity, now()),
+        )
+
+
+def order_dict(row) -> dict:
+    return {k: row[k] for k in ("id", "customer_id", "item", "quantity", "amount_cents", "status", "created_at")}
+
+
+def request_hash(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+class KeyReused(Exception):
+    """The Idempotency-Key came before with a different request body."""
+
+
+def begin(db, key: str | None, customer_id: int, item: str, quantity: int):
+    """Record a pending order, or find the one this key already made.
+
+    Returns (order, stored) where stored is (status_code, body) of a finished earlier
+    request with the same key, or None when the caller must (re)try the charge.
+    """
+    fingerprint = request_hash({"customer_id": customer_id, "item": item, "quantity": quantity})
+    with db.transaction() as conn:
+        if key is not None:
+            earlier = conn.execute("SELECT * FROM idempotency WHERE key = ?", (key,)).fetchone()
+            if earlier is not None:
+                if earlier["request_hash"] != fingerprint:
+                    raise KeyReused()
+                order = conn.execute("SELECT * FROM orders WHERE id = ?", (earlier["order_id"],)).fetchone()
+                stored = None
+                if earlier["status_code"] is not None:
+                    stored = (earlier["status_code"], json.loads(earlier["response"]))
+                return order_dict(order), stored
+        cur = conn.execute(
+            "INSERT INTO orders (customer_id, item, quantity, amount_cents, status, created_at)"
+            " VALUES (?, ?, ?, ?, 'pending', ?)",
+            (customer_id, item, quantity, CATALOG[item] * quantity, now()),
+        )
+        if key is not None:
+            conn.execute("INSERT INTO idempotency (key, request_hash, order_id) VALUES (?, ?, ?)",
+                         (key, fingerprint, cur.lastrowid))
+        order = conn.execute("SELECT * FROM orders WHERE id = ?", (cur.lastrowid,)).fetchone()
+        return order_dict(order), None
+
+
+def finish(db, key: str | None, order_id: int, status: str, status_code: int, body: dict) -> dict:
+    """Set the order's final status and remember the answer for the key."""
+    with db.transaction() as conn:
+        conn.execute("UPDATE orders SET status = ? WHERE id = ?", (status, order_id))
+        order = order_dict(conn.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone())
+        body = {"order": order, **body}
+        if key is not None:
+            conn.execute("UPDATE idempotency SET status_code = ?, response = ? WHERE key = ?",
+                         (status_code, json.dumps(body), key))
+    return body
+
+
+def orders_of(db, customer_id: int, limit: int) -> list[dict]:
+    rows = db.query("SELECT * FROM orders WHERE customer_id = ? ORDER BY id DESC LIMIT ?", (customer_id, limit))
+    return [order_dict(r) for r in rows]
+
+
+def order(db, order_id: int) -> dict | None:
+    rows = db.query("SELECT * FROM orders WHERE id = ?", (order_id,))
+    return order_dict(rows[0]) if rows else None

@@ -1,0 +1,83 @@
+"""The coverage gate: every command block on every lab page is run here, or visibly marked."""
+
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from workshop import REPO_ROOT
+from workshop.doctest import markers
+from workshop.doctest.coverage import classify, summary_line, table
+from workshop.doctest.pages import lab_pages, read_page
+
+LINE = re.compile(r"^doc-coverage: run=(\d+) marked=(\d+) total=(\d+) percent=(\d+\.\d)$")
+
+
+@pytest.mark.parametrize("page", lab_pages(), ids=lambda page: page.name)
+def test_every_block_is_run_or_marked(page):
+    coverage = classify(page)
+    assert not coverage.neither, "\n".join(
+        f"{block.where}: neither run nor marked: {why}" for block, why in coverage.neither)
+
+
+def test_each_marker_has_a_visible_label():
+    labels = markers.labels()
+    assert {"needs-laptop", "needs-real-cluster", "needs-browser"} <= set(labels)
+    assert all(text.strip() for text in labels.values())
+
+
+def test_a_page_with_an_unmarked_unrunnable_block_is_caught(tmp_path):
+    path = tmp_path / "README.md"
+    path.write_text(textwrap.dedent("""\
+        ```console
+        $ make check-9
+        ```
+
+        {.needs-laptop}
+        ```console
+        $ kind create cluster
+        ```
+
+        ```bash
+        kubectl get pods
+        ```
+
+        {.needs-telepathy}
+        ```console
+        $ true
+        ```
+        """))
+    coverage = classify(read_page(path, level=2))
+    assert (len(coverage.run), len(coverage.marked), coverage.total) == (1, 1, 4)
+    assert [why.split(":")[0] for _, why in coverage.neither] == [
+        "a `bash` block cannot be run", "marker needs-telepathy has no visible label in docs/_static/*.css"]
+    assert summary_line([coverage]) == "doc-coverage: run=1 marked=1 total=4 percent=25.0"
+    assert "neither run nor marked" in table([coverage])
+
+
+def test_level_0_is_shown_but_not_counted(tmp_path):
+    path = tmp_path / "README.md"
+    path.write_text("```console\n$ true\n```\n")
+    counted, setup = classify(read_page(path, level=1)), classify(read_page(path, level=0))
+    assert summary_line([counted, setup]) == "doc-coverage: run=1 marked=0 total=1 percent=100.0"
+    assert "(not counted)" in table([counted, setup])
+
+
+def test_the_command_ends_with_exactly_one_summary_line():
+    result = subprocess.run([sys.executable, "-m", "workshop.doctest", "coverage"], capture_output=True, text=True,
+                            cwd=REPO_ROOT, timeout=120)
+    lines = result.stdout.rstrip("\n").splitlines()
+    assert LINE.match(lines[-1]), lines[-1]
+    assert sum(bool(LINE.match(line)) for line in lines) == 1
+    run, marked, total, percent = LINE.match(lines[-1]).groups()
+    assert int(run) + int(marked) <= int(total)
+    assert result.returncode == (0 if int(run) + int(marked) == int(total) else 1), result.stderr
+
+
+def test_a_marked_block_that_does_not_parse_is_neither(tmp_path):
+    path = tmp_path / "README.md"
+    path.write_text("{.needs-laptop}\n```console\n$ echo 'unclosed\n```\n")
+    coverage = classify(read_page(path, level=2))
+    assert not coverage.marked and "bash cannot parse" in coverage.neither[0][1]

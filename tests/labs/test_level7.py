@@ -1,0 +1,140 @@
+"""Level 7 on two real API servers (two sim clusters, as east and west): `make lab-7` → the checks
+fail → `make solve-7` → they pass → `make reset-7` leaves nothing behind in either cluster.
+
+The sims run no istiod and no data plane: the install is what the sim can hold (every object
+`istioctl install` renders from the lab's own IstioOperator files, by the istioctl built from the
+pinned source, minus CRDs and webhooks), pods are injected by `istioctl kube-inject`, and the
+remote secrets are made by the real `istioctl create-remote-secret` against the other sim.
+Whether traffic actually fails over needs a real pair of clusters: the page shows it.
+
+The tests of this module run in order and share both clusters.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from labrun import REPO_ROOT, env_for, grade
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+
+LEVEL = 7
+ALL_CHECKS = {"l7-control-planes", "l7-one-mesh", "l7-shared-root", "l7-eastwest", "l7-cross-network",
+              "l7-remote-secrets", "l7-account-both", "l7-failover"}
+DONE_BY_LAB = {"l7-control-planes", "l7-one-mesh", "l7-shared-root", "l7-eastwest", "l7-cross-network"}
+STATE_DIR = REPO_ROOT / ".workshop" / "multicluster"
+
+
+@dataclass(frozen=True)
+class Pair:
+    kubeconfig: Path  # both files, as KUBECONFIG lists them: the first one's context is current
+    east: str
+    west: str
+
+    def env(self) -> dict[str, str]:
+        return {**env_for(self.kubeconfig), "EAST_CONTEXT": self.east, "WEST_CONTEXT": self.west}
+
+
+def context_of(kubeconfig: Path) -> str:
+    return yaml.safe_load(kubeconfig.read_text())["current-context"]
+
+
+def lab(action: str, pair: Pair, timeout: float = 900) -> subprocess.CompletedProcess:
+    done = subprocess.run([str(REPO_ROOT / "scripts" / "lab.sh"), action, str(LEVEL)], capture_output=True, text=True,
+                          env=pair.env(), timeout=timeout, cwd=REPO_ROOT)
+    assert done.returncode == 0, f"lab.sh {action} {LEVEL} failed:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def kubectl(pair: Pair, context: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run(["kubectl", "--context", context, *args], capture_output=True, text=True, env=pair.env(),
+                          timeout=180, cwd=REPO_ROOT)
+    if check:
+        assert done.returncode == 0, f"kubectl {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+@pytest.fixture(scope="module")
+def pair(kubeconfig: Path, kubeconfig_2: Path) -> Pair:
+    found = Pair(Path(f"{kubeconfig}{os.pathsep}{kubeconfig_2}"), context_of(kubeconfig), context_of(kubeconfig_2))
+    # workshop check 7 grades the current context (east) and finds west by this name.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WORKSHOP_PEER_CONTEXT", found.west)
+        yield found
+
+
+@pytest.fixture(scope="module")
+def started(pair: Pair) -> Pair:
+    lab("reset", pair)
+    lab("deploy", pair)
+    return pair
+
+
+def test_the_starting_state_has_the_mesh_but_not_the_steps(started, tmp_path):
+    graded = grade(LEVEL, started.kubeconfig, tmp_path, "--context", started.east)
+    assert graded.returncode == 1, graded.stdout
+    statuses = graded.by_status()
+    assert statuses["passed"] == DONE_BY_LAB, graded.stdout
+    assert statuses["failed"] == ALL_CHECKS - DONE_BY_LAB
+    secrets = graded.check("l7-remote-secrets")["mismatches"]
+    assert secrets == [
+        '[east] secrets labelled istio/multiCluster=true (namespace istio-system): expected one for cluster west, '
+        'got none',
+        '[west] secrets labelled istio/multiCluster=true (namespace istio-system): expected one for cluster east, '
+        'got none']
+    assert graded.check("l7-account-both")["mismatches"][0].startswith(
+        "[east] deployment/account (namespace workshop): expected it to exist")
+
+
+def test_both_clusters_share_one_root_and_not_one_intermediate(started):
+    roots = {(STATE_DIR / "certs" / name / "root-cert.pem").read_text() for name in ("east", "west")}
+    intermediates = {(STATE_DIR / "certs" / name / "ca-cert.pem").read_text() for name in ("east", "west")}
+    assert len(roots) == 1 and len(intermediates) == 2
+    verify = subprocess.run(["openssl", "verify", "-CAfile", str(STATE_DIR / "certs" / "root-cert.pem"),
+                             str(STATE_DIR / "certs" / "west" / "ca-cert.pem")], capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stderr
+
+
+@pytest.fixture(scope="module")
+def solved(started: Pair) -> Pair:
+    lab("solve", started)
+    return started
+
+
+def test_solve_makes_every_check_pass(solved, tmp_path):
+    graded = grade(LEVEL, solved.kubeconfig, tmp_path, "--context", solved.east)
+    assert graded.returncode == 0, graded.stdout
+    assert graded.by_status() == {"passed": ALL_CHECKS}
+
+
+def test_the_remote_secrets_are_istioctls_own(solved):
+    secret = yaml.safe_load(kubectl(solved, solved.east, "-n", "istio-system", "get", "secret",
+                                    "istio-remote-secret-west", "-o", "yaml").stdout)
+    assert secret["metadata"]["labels"] == {"istio/multiCluster": "true"}
+    assert secret["metadata"]["annotations"]["networking.istio.io/cluster"] == "west"
+
+
+def test_a_missing_remote_secret_is_named_with_its_cluster(solved, tmp_path):
+    kubectl(solved, solved.west, "-n", "istio-system", "delete", "secret", "istio-remote-secret-east")
+    graded = grade(LEVEL, solved.kubeconfig, tmp_path, "--context", solved.east)
+    assert graded.returncode == 1
+    assert graded.check("l7-remote-secrets")["mismatches"] == [
+        '[west] secrets labelled istio/multiCluster=true (namespace istio-system): expected one for cluster east, '
+        'got none']
+    assert graded.by_status()["failed"] == {"l7-remote-secrets"}
+
+
+def test_reset_leaves_nothing_behind_in_either_cluster(solved):
+    lab("reset", solved)
+    for context in (solved.east, solved.west):
+        for namespace in ("workshop", "istio-system"):
+            assert kubectl(solved, context, "get", "namespace", namespace, check=False).returncode != 0, \
+                f"namespace {namespace} is still in {context}"
+        leftovers = kubectl(solved, context, "get", "clusterroles,clusterrolebindings", "-o", "name").stdout
+        assert "istio" not in leftovers, f"Istio's cluster-wide objects are still in {context}:\n{leftovers}"
+    assert not STATE_DIR.exists()

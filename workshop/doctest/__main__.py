@@ -1,0 +1,150 @@
+"""`python -m workshop.doctest coverage|run|e2e|browser`: the docs tests from the command line.
+
+    $ python -m workshop.doctest coverage             # table, then `doc-coverage: run=… percent=…`
+    $ python -m workshop.doctest run --sim 2 --levels 2,3   # run pages against sim cluster 2
+    $ python -m workshop.doctest e2e                  # every page against the kind cluster `workshop`
+    $ python -m workshop.doctest browser              # check the built site in headless Chromium
+
+Exit status: 0 all good; 1 a check failed; 2 bad usage or something needed is missing
+(the message says what to do); 3 the kube context is not a local one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from workshop import REPO_ROOT
+
+E2E_CLUSTER = "workshop"
+
+
+def _levels(value: str | None) -> list[int] | None:
+    if not value:
+        return None
+    try:
+        return [int(item) for item in value.replace(" ", "").split(",") if item]
+    except ValueError:
+        raise SystemExit(f"--levels takes numbers separated by commas, like 2,3; got {value!r}.") from None
+
+
+def coverage(args) -> int:
+    from workshop.doctest.coverage import classify, summary_line, table, totals
+    from workshop.doctest.pages import lab_pages
+
+    coverages = [classify(page) for page in lab_pages()]
+    print(table(coverages))
+    neither = sum(len(c.neither) for c in coverages)
+    percent = totals(coverages)[3]
+    if neither:
+        print(f"\n{neither} block(s) are neither run nor marked: `make test` fails until each runs or carries a marker.")
+    if percent < args.min:
+        print(f"doc coverage {percent:.1f}% is below the minimum {args.min:.1f}%.")
+    print(summary_line(coverages))
+    return 1 if neither or percent < args.min else 0
+
+
+def _run_pages(pages, mode: str, kubeconfig: Path | None) -> int:
+    from workshop.doctest.runner import run_page
+
+    results = []
+    for page in pages:
+        print(f"== {page.name} ({mode})", flush=True)
+        result = run_page(page, mode, kubeconfig)
+        print(result.report(), flush=True)
+        results.append(result)
+    print("\nSummary (time per level):")
+    for result in results:
+        print(f"  {result.summary()}")
+    failed = [result.page.name for result in results if not result.ok]
+    print(f"doc-run: pages={len(results)} failed={len(failed)}" + (f" ({', '.join(failed)})" if failed else ""))
+    return 1 if failed else 0
+
+
+def run(args) -> int:
+    from workshop.doctest.pages import lab_pages
+    from workshop.kubecontext import guard
+
+    if args.kubeconfig:
+        kubeconfig = Path(args.kubeconfig)
+    else:
+        from workshop.sim.cluster import Sim
+
+        sim = Sim(args.sim)
+        if not sim.is_up():
+            print(f"sim cluster {sim.context} is not running: start it with `make sim-up SIM={args.sim}`.", file=sys.stderr)
+            return 2
+        kubeconfig = sim.kubeconfig
+    if not kubeconfig.is_file():
+        print(f"{kubeconfig} is not a file: point --kubeconfig at a kubeconfig.", file=sys.stderr)
+        return 2
+    import os
+
+    os.environ["KUBECONFIG"] = str(kubeconfig)
+    if guard() != 0:
+        return 3
+    return _run_pages(lab_pages(_levels(args.levels)), "sim", kubeconfig)
+
+
+def e2e(args) -> int:
+    """Every page against the instructor's kind cluster, needs-real-cluster blocks included."""
+    from workshop.doctest.pages import lab_pages
+    from workshop.kubecontext import guard
+
+    if not shutil.which("kind"):
+        print("make e2e runs the pages against the kind cluster `workshop`, and kind is not installed here: "
+              "follow Level 0 (labs/00-setup) on your laptop, then run `make cluster`.", file=sys.stderr)
+        return 2
+    clusters = subprocess.run(["kind", "get", "clusters"], capture_output=True, text=True).stdout.split()
+    if E2E_CLUSTER not in clusters:
+        print(f"make e2e needs the kind cluster `{E2E_CLUSTER}`, and there is none: run `make cluster` first.",
+              file=sys.stderr)
+        return 2
+    if guard() != 0:
+        return 3
+    return _run_pages(lab_pages(_levels(args.levels)), "e2e", None)
+
+
+def browser(args) -> int:
+    from workshop.doctest.browser import BrowserUnavailable, check_site
+
+    site = Path(args.site)
+    if not (site / "index.html").is_file():
+        print(f"{site} has no index.html: build the site first with `make html`.", file=sys.stderr)
+        return 2
+    try:
+        report = check_site(site, Path(args.screenshots))
+    except BrowserUnavailable as error:
+        print(f"browser-check: {error}", file=sys.stderr)
+        return 2
+    print(report.text())
+    return 0 if report.ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workshop.doctest", description="The docs tests of the workshop.")
+    sub = parser.add_subparsers(dest="action", required=True)
+    cov = sub.add_parser("coverage", help="blocks run / marked / total per page; fails on a block neither run nor marked")
+    cov.add_argument("--min", type=float, default=0.0, metavar="PERCENT", help="also fail below this percent run")
+    runp = sub.add_parser("run", help="run the pages against a sim cluster (or --kubeconfig)")
+    runp.add_argument("--sim", type=int, default=1, metavar="N", help="sim cluster N (default 1)")
+    runp.add_argument("--kubeconfig", help="another local cluster's kubeconfig instead of the sim")
+    runp.add_argument("--levels", help="only these levels, e.g. 2,3")
+    e2ep = sub.add_parser("e2e", help="run the pages against the kind cluster `workshop` (real data plane)")
+    e2ep.add_argument("--levels", help="only these levels, e.g. 2,3")
+    brp = sub.add_parser("browser", help="load every page of the built site in headless Chromium")
+    brp.add_argument("--site", default=str(REPO_ROOT / "_build" / "html"), help="the built site (default _build/html)")
+    brp.add_argument("--screenshots", default=str(REPO_ROOT / "_build" / "screenshots"), help="where screenshots go")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return {"coverage": coverage, "run": run, "e2e": e2e, "browser": browser}[args.action](args)
+    except KeyboardInterrupt:
+        print("interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""Run lab pages: every command block, in page order, against a cluster.
+
+    >>> from workshop.doctest.pages import lab_pages
+    >>> from workshop.doctest.runner import run_page
+    >>> result = run_page(lab_pages([2])[0], mode="sim", kubeconfig=Path(".sim/kubeconfig"))  # doctest: +SKIP
+    >>> result.ok, result.summary()                                                            # doctest: +SKIP
+
+For each block of a page:
+
+- a block with a marker the mode does not run is counted as ``marked`` (never run here),
+- a block that cannot run and has no marker FAILS (``not-runnable``): never silently skipped;
+  so does a block, marked or not, whose commands bash cannot even parse (``bash -n``),
+- otherwise each command runs in the page's one bash session (cwd the repo root to start
+  with; PATH with .bin and .venv/bin first; KUBECONFIG the cluster's), and the block's output
+  (every command's, in order) must match the expected ``text`` block under it. A command
+  that exits non-zero fails the block, unless the page shows the outcome: an expected block
+  with at least one concrete line that matches (a page may show a refusal on purpose).
+
+After a failure the remaining steps are skipped but the Cleanup section still runs, and the
+cluster must be left exactly as found (``snapshot``), failure or not.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workshop import REPO_ROOT
+from workshop.doctest import markers as marker_labels
+from workshop.doctest import snapshot
+from workshop.doctest.matcher import ELLIPSIS, equivalents, mismatch
+from workshop.doctest.pages import Block, Page
+from workshop.doctest.shell import Shell
+
+MODES = ("sim", "e2e")
+# make variables that would leak from an outer `make e2e` into a page's own `make` commands.
+MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR")
+
+
+@dataclass
+class BlockResult:
+    block: Block
+    status: str  # passed | failed | marked | not-runnable | skipped
+    seconds: float = 0.0
+    detail: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("failed", "not-runnable")
+
+
+@dataclass
+class PageResult:
+    page: Page
+    results: list[BlockResult] = field(default_factory=list)
+    cleanup_problem: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.cleanup_problem and not any(result.failed for result in self.results)
+
+    def count(self, status: str) -> int:
+        return sum(result.status == status for result in self.results)
+
+    def summary(self) -> str:
+        verdict = "ok" if self.ok else "FAILED"
+        return (f"{self.page.name}: {verdict} — {self.count('passed')} passed, {self.count('failed')} failed, "
+                f"{self.count('not-runnable')} not runnable, {self.count('marked')} marked, "
+                f"{self.count('skipped')} skipped, in {self.seconds:.1f} s")
+
+    def report(self) -> str:
+        lines = [self.summary()]
+        for result in self.results:
+            if result.failed or result.status == "skipped":
+                lines.append(f"  {result.block.where} [{result.status}] {result.detail}".rstrip())
+        if self.cleanup_problem:
+            lines.append(f"  {self.page.name}: {self.cleanup_problem}")
+        return "\n".join(lines)
+
+
+def page_env(kubeconfig: Path | None, shim_dir: Path | None) -> dict[str, str]:
+    """The environment a learner's terminal would have after Level 0, for this cluster."""
+    env = {key: value for key, value in os.environ.items() if key not in MAKE_VARIABLES}
+    front = ([str(shim_dir)] if shim_dir else []) + [str(REPO_ROOT / ".bin"), str(REPO_ROOT / ".venv" / "bin")]
+    env["PATH"] = os.pathsep.join(front + [env.get("PATH", "/usr/bin:/bin")])
+    if kubeconfig is not None:
+        env["KUBECONFIG"] = str(kubeconfig)
+    env.update({"NO_COLOR": "1", "TERM": "dumb", "PAGER": "cat"})
+    return env
+
+
+def docker_engine_reachable() -> bool:
+    """A Docker engine answers here: DOCKER_HOST is set or its socket exists (a docker CLI alone is not enough)."""
+    return bool(os.environ.get("DOCKER_HOST")) or Path("/var/run/docker.sock").exists()
+
+
+def docker_shim(folder: Path) -> Path | None:
+    """A `docker` that runs podman, when there is podman and no Docker engine (as here and in CI).
+
+    Level 1's pages say `docker`; podman takes the same build/run/ps/images arguments. A
+    shim script rather than an alias, because scripts and make recipes ignore aliases. It
+    goes first on PATH, so a docker CLI with no engine behind it is not used."""
+    if docker_engine_reachable() or not shutil.which("podman"):
+        return None
+    shim = folder / "docker"
+    shim.write_text('#!/bin/sh\n# doctest: docker here is podman (no Docker engine on this machine).\nexec podman "$@"\n')
+    shim.chmod(0o755)
+    return folder
+
+
+def runs_in(block: Block, mode: str) -> bool:
+    """True if this mode runs the block: unmarked, or every marker is one the mode runs."""
+    return all(marker in marker_labels.RUN_IN_MODE[mode] for marker in block.markers)
+
+
+def _unknown_markers(block: Block, labels: dict[str, str]) -> list[str]:
+    return [marker for marker in block.markers if marker not in labels]
+
+
+def cluster_equivalents() -> list:
+    """Pages show the learner's kind cluster; the tests may run on a sim cluster. Its context
+    name and Kubernetes version are then the same thing as the page's."""
+    from workshop.versions import all_versions
+
+    versions = all_versions()
+    return equivalents({
+        "<CONTEXT>": ["kind-workshop", "workshop-sim", *[f"workshop-sim-{n}" for n in range(2, 10)]],
+        "<KUBERNETES_VERSION>": [versions.get("KUBERNETES_VERSION", ""), versions.get("SIM_KUBERNETES_VERSION", "")],
+    })
+
+
+def _check_output(block: Block, outcomes, extra) -> str | None:
+    output = "".join(outcome.output for outcome in outcomes)
+    broken = next((outcome for outcome in outcomes if outcome.error), None)
+    if broken:
+        return f"{broken.error}; output so far:\n{_indent(output)}"
+    failed = [(command, outcome) for command, outcome in zip(block.commands, outcomes) if outcome.status != 0]
+    concrete = block.expected is not None and any(
+        line.strip() and line.strip() != ELLIPSIS for line in block.expected.splitlines())
+    problem = mismatch(block.expected, output, extra) if block.expected is not None else None
+    if failed and not (concrete and problem is None):
+        command, outcome = failed[0]
+        first = command.text.splitlines()[0]
+        status = f"`{first}` (line {command.line}) exited with status {outcome.status}"
+        # The page shows an outcome: say where it differs. Otherwise show what it printed.
+        return f"{status}; {problem}" if problem and concrete else f"{status}; output:\n{_indent(output)}"
+    return problem
+
+
+def _indent(text: str, limit: int = 60) -> str:
+    lines = text.rstrip().splitlines() or ["(nothing)"]
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"... ({len(lines) - limit} more lines)"]
+    return "\n".join(f"    | {line}" for line in lines)
+
+
+def run_page(page: Page, mode: str, kubeconfig: Path | None, out=sys.stdout, check_cleanup: bool = True,
+             cleanup_timeout: float = 120.0) -> PageResult:
+    """Run every block of ``page`` that ``mode`` runs; see the module docstring."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    started = time.monotonic()
+    labels = marker_labels.labels()
+    extra = cluster_equivalents()
+    result = PageResult(page)
+    workdir = Path(tempfile.mkdtemp(prefix="doctest-page-"))
+    env = page_env(kubeconfig, docker_shim(workdir))
+    before = snapshot.take(env) if check_cleanup else None
+    shell = Shell(REPO_ROOT, env)
+    failed = False
+    try:
+        for block in page.blocks:
+            unknown = _unknown_markers(block, labels)
+            if unknown:
+                result.results.append(BlockResult(block, "not-runnable", detail=(
+                    f"marker {', '.join(unknown)} has no visible label: add `div.{unknown[0]}::before "
+                    f"{{ content: \"...\" }}` to a stylesheet in docs/_static/, or use a known marker")))
+                failed = True
+            elif block.syntax_error:  # marked or not: a learner pastes it all the same
+                result.results.append(BlockResult(block, "not-runnable", detail=block.syntax_error))
+                failed = True
+            elif not runs_in(block, mode):
+                result.results.append(BlockResult(block, "marked", detail=" ".join(block.markers)))
+            elif block.problem:
+                result.results.append(BlockResult(block, "not-runnable", detail=block.problem))
+                failed = True
+            elif failed and not block.is_cleanup:
+                result.results.append(BlockResult(block, "skipped", detail="an earlier block failed; only Cleanup runs"))
+            else:
+                if not shell.alive:  # an earlier timeout ended it: cleanup gets a fresh one
+                    shell = Shell(REPO_ROOT, env)
+                print(f"  {block.where}: $ {block.commands[0].text.splitlines()[0]}"
+                      + (f"  (+{len(block.commands) - 1} more)" if len(block.commands) > 1 else ""), file=out, flush=True)
+                block_started = time.monotonic()
+                outcomes = []
+                for command in block.commands:
+                    outcomes.append(shell.run(command.text))
+                    if outcomes[-1].error:
+                        break
+                problem = _check_output(block, outcomes, extra)
+                seconds = time.monotonic() - block_started
+                result.results.append(BlockResult(block, "failed" if problem else "passed", seconds, problem or ""))
+                failed = failed or bool(problem)
+    finally:
+        shell.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    if before is not None:
+        result.cleanup_problem = snapshot.difference(before, env, timeout=cleanup_timeout)
+    result.seconds = time.monotonic() - started
+    return result

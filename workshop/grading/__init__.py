@@ -1,0 +1,25 @@
+"""Self-grading for the workshop's labs: `workshop check N` and the tools around it.
+
+Lab authors write checks in ``labs/NN-topic/checks/`` (``check_*.py`` functions, or
+``check_*.yaml`` partial objects); pytest runs them with :mod:`workshop.grading.plugin`
+and the learner gets one line per check, the hint first, then every mismatch as
+``path: expected X, got Y``, a score and the next thing to do.
+
+    from workshop.grading import check, verify
+
+    @check(id="l2-replicas", title="account runs 2 replicas", points=2,
+           hint="Scale it: kubectl -n workshop scale deployment/account --replicas=2")
+    def check_replicas(cluster, namespace):
+        with verify() as v:
+            v.match(cluster.get("Deployment", "account", namespace), {"spec": {"replicas": 2}})
+
+Modules: matcher (partial objects), kube (read-only cached cluster), spec (declaring
+checks), plugin (pytest), diagnostics, httpprobe, results/render (reports), cli,
+doctor, progress, report (the instructor's HTML table).
+"""
+
+from workshop.grading.kube import CannotCheck, Transient
+from workshop.grading.matcher import PRESENT, Ordered, match
+from workshop.grading.spec import CheckFailed, check, verify
+
+__all__ = ["PRESENT", "CannotCheck", "CheckFailed", "Ordered", "Transient", "check", "match", "verify"]

@@ -1,0 +1,165 @@
+"""pytest plugin: a Kubernetes API for the tests, the sim cluster unless told otherwise.
+
+Register it with ``pytest_plugins = ["workshop.pytest_cluster"]`` in a conftest.py, then::
+
+    import pytest
+
+    @pytest.mark.cluster
+    def test_namespaces(api_client):
+        from kubernetes import client
+        assert client.CoreV1Api(api_client).read_namespace("default")
+
+Fixtures (session-scoped unless said otherwise):
+
+- ``kubeconfig``: path of a kubeconfig. ``$WORKSHOP_KUBECONFIG`` if set (any cluster, e.g. a
+  real kind one: the sim is then never started); otherwise the sim cluster, built if needed
+  (cached) and started if it is not up.
+- ``api_client``: a ``kubernetes.client.ApiClient`` for it.
+- ``kubeconfig_2`` / ``api_client_2``: a second cluster (``$WORKSHOP_KUBECONFIG_2``, or sim
+  cluster 2 when neither variable is set).
+- ``namespace`` (per test): a fresh namespace, deleted afterwards; its ``default``
+  ServiceAccount exists, so Pods can be created at once.
+- ``on_sim``: True when the tests run against the sim (no data plane).
+
+Lifetime, decided once: **a session stops the sim clusters it started, and leaves alone a
+sim that was already up when it began.** So `make test` on a fresh machine (or CI) leaves no
+process behind, and a developer who ran `make sim-up` keeps a warm cluster between runs.
+``WORKSHOP_SIM_KEEP=1`` keeps the clusters a session started, too.
+
+When the sim cannot be built (no Go toolchain, no module proxy), tests needing it are
+skipped with a loud reason, listed again at the end of the run; with ``CI=true`` they fail.
+Tests marked ``real_cluster`` need a data plane and are skipped on the sim. Tests using
+these fixtures are marked ``cluster`` automatically (``-m "not cluster"`` deselects them).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+CLUSTER_FIXTURES = {"kubeconfig", "api_client", "kubeconfig_2", "api_client_2", "namespace"}
+_unavailable_reasons: list[str] = []
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def _unavailable(reason: str):
+    """Skip loudly outside CI, fail in CI: a CI run must never pass by skipping the cluster tests."""
+    if in_ci():
+        pytest.fail(f"the sim cluster is required in CI (CI=true): {reason}", pytrace=False)
+    message = f"SIM CLUSTER UNAVAILABLE, cluster tests NOT RUN: {reason}"
+    if message not in _unavailable_reasons:
+        _unavailable_reasons.append(message)
+    pytest.skip(message)
+
+
+def _external(variable: str) -> Path | None:
+    value = os.environ.get(variable)
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_file():
+        pytest.fail(f"{variable}={value} is not a file: point it at a kubeconfig, or unset it to use the sim.",
+                    pytrace=False)
+    return path
+
+
+def _sim_kubeconfig(request: pytest.FixtureRequest, index: int) -> Path:
+    try:
+        from workshop.sim.cluster import Sim, SimError
+        from workshop.sim.gobuild import BuildError
+    except ImportError as error:  # cryptography missing: the venv predates requirements/sim.txt
+        _unavailable(f"{error}; run `make venv`.")
+    sim = Sim(index)
+    was_up = sim.is_up()
+    try:
+        sim.up()
+    except BuildError as error:
+        _unavailable(str(error))
+    except (SimError, FileNotFoundError) as error:
+        pytest.fail(f"sim cluster {sim.context} did not start: {error}", pytrace=False)
+    if not was_up and os.environ.get("WORKSHOP_SIM_KEEP") != "1":
+        request.session.config.add_cleanup(sim.down)
+    return sim.kubeconfig
+
+
+@pytest.fixture(scope="session")
+def on_sim() -> bool:
+    return not os.environ.get("WORKSHOP_KUBECONFIG")
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(request: pytest.FixtureRequest) -> Path:
+    return _external("WORKSHOP_KUBECONFIG") or _sim_kubeconfig(request, 1)
+
+
+@pytest.fixture(scope="session")
+def kubeconfig_2(request: pytest.FixtureRequest) -> Path:
+    external = _external("WORKSHOP_KUBECONFIG_2")
+    if external:
+        return external
+    if os.environ.get("WORKSHOP_KUBECONFIG"):
+        pytest.skip("WORKSHOP_KUBECONFIG is set but WORKSHOP_KUBECONFIG_2 is not: set both to run multi-cluster tests.")
+    return _sim_kubeconfig(request, 2)
+
+
+def _api_client(path: Path):
+    from kubernetes import config
+
+    client = config.new_client_from_config(config_file=str(path))
+    return client
+
+
+@pytest.fixture(scope="session")
+def api_client(kubeconfig: Path):
+    client = _api_client(kubeconfig)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def api_client_2(kubeconfig_2: Path):
+    client = _api_client(kubeconfig_2)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def namespace(api_client, request: pytest.FixtureRequest):
+    """A fresh namespace named after the test; its default ServiceAccount exists when the test starts."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(api_client)
+    stem = "".join(ch if ch.isalnum() else "-" for ch in request.node.name.lower())[:40].strip("-")
+    name = f"t-{stem}-{uuid.uuid4().hex[:6]}"
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={"workshop-test": "true"})))
+    deadline = time.monotonic() + 30
+    while not core.list_namespaced_service_account(name, field_selector="metadata.name=default").items:
+        if time.monotonic() > deadline:
+            pytest.fail(f"namespace {name}: the `default` ServiceAccount never appeared (is kube-controller-manager up?)")
+        time.sleep(0.1)
+    yield name
+    core.delete_namespace(name)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if CLUSTER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.cluster)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("real_cluster") and not os.environ.get("WORKSHOP_KUBECONFIG"):
+        pytest.skip("needs a real data plane (Pods that run, a network): set WORKSHOP_KUBECONFIG to a kind cluster.")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for reason in _unavailable_reasons:
+        terminalreporter.section("sim cluster unavailable", sep="!", red=True, bold=True)
+        terminalreporter.write_line(reason, red=True, bold=True)

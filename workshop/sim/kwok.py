@@ -1,0 +1,71 @@
+"""KWOK: the fake kubelets of the sim cluster's nodes.
+
+KWOK watches the nodes we create with the ``kwok.x-k8s.io/node: fake`` annotation and
+plays *stages* on them and on the Pods scheduled to them: a node becomes Ready and keeps
+renewing its Lease; a Pod becomes Running and Ready (sidecar init containers, those with
+``restartPolicy: Always``, are reported running too), and is removed when deleted.
+
+The stages are read from the pinned kwok module (``kustomize/stage/fast``, the set kwok's
+own docs recommend for fast tests) and written into the state folder at every start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from string import Template
+
+import yaml
+
+from workshop import REPO_ROOT
+from workshop.sim.gobuild import module_dir
+from workshop.versions import all_versions
+
+NODE_TEMPLATE = REPO_ROOT / "sim" / "kwok-node.yaml"
+NODE_ANNOTATION_SELECTOR = "kwok.x-k8s.io/node=fake"
+STAGE_SET = "kustomize/stage/fast"
+# Pod IPs KWOK writes into Pod status; only text, no packet is ever routed there.
+POD_CIDR = "10.244.0.0/16"
+
+
+def _kustomize_files(folder: Path) -> list[Path]:
+    """The YAML files a kustomization lists, following nested kustomizations (resources only)."""
+    kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text())
+    files: list[Path] = []
+    for resource in kustomization.get("resources", []):
+        path = (folder / resource).resolve()
+        files += _kustomize_files(path) if path.is_dir() else [path]
+    return files
+
+
+def stage_documents() -> list[str]:
+    """Every Stage manifest of the pinned kwok module's fast set, as YAML text."""
+    root = module_dir("sigs.k8s.io/kwok", all_versions()["KWOK_VERSION"])
+    return [path.read_text() for path in _kustomize_files(root / STAGE_SET)]
+
+
+def write_stages(path: Path) -> Path:
+    """One multi-document file for ``kwok --config``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n---\n".join(document.strip() for document in stage_documents()) + "\n")
+    return path
+
+
+def node_names(count: int) -> list[str]:
+    return [f"kwok-node-{number}" for number in range(1, count + 1)]
+
+
+def nodes_manifest(count: int) -> str:
+    """``count`` Node objects from sim/kwok-node.yaml, as one multi-document YAML."""
+    template = Template(NODE_TEMPLATE.read_text())
+    return "\n---\n".join(template.substitute(name=name) for name in node_names(count))
+
+
+def command(kwok: Path, kubeconfig: Path, stages: Path) -> list[str]:
+    return [
+        str(kwok),
+        f"--kubeconfig={kubeconfig}",
+        f"--config={stages}",
+        "--manage-all-nodes=false",
+        f"--manage-nodes-with-annotation-selector={NODE_ANNOTATION_SELECTOR}",
+        f"--cidr={POD_CIDR}",
+    ]
