@@ -7,7 +7,7 @@ NAMESPACE=workshop
 ARGOCD_NAMESPACE=argocd
 SERVICES=(gateway customer order account)
 ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-180s}"
-# Where Argo CD's install manifest comes from. Tests point it at a local copy (no GitHub there).
+# Where Argo CD's install manifest comes from: GitHub, or this file when set.
 ARGOCD_MANIFEST="${ARGOCD_MANIFEST:-}"
 # The Git repository Argo CD watches: your fork (default: this clone's origin, as https).
 REPO_URL="${REPO_URL:-}"
@@ -17,8 +17,27 @@ log() { echo "$*" >&2; }
 
 version_of() { "${WORKSHOP:-$REPO_ROOT/.venv/bin/workshop}" versions "$1"; }
 
+# KWOK's fake nodes: the test cluster, on machines that reach package registries only.
+on_sim_cluster() {
+  [[ -n "$(kubectl get nodes -l type=kwok -o name 2>/dev/null)" ]]
+}
+
+# Learners apply the release's install.yaml from GitHub. The test cluster's machines cannot
+# reach GitHub: there the same file comes from Argo CD's Go module (see argocd-install-manifest.py).
 argocd_manifest() {
-  echo "${ARGOCD_MANIFEST:-https://raw.githubusercontent.com/argoproj/argo-cd/$(version_of ARGOCD_VERSION)/manifests/install.yaml}"
+  if [[ -n "$ARGOCD_MANIFEST" ]]; then
+    echo "$ARGOCD_MANIFEST"
+    return
+  fi
+  local version
+  version="$(version_of ARGOCD_VERSION)"
+  if on_sim_cluster; then
+    local file="$REPO_ROOT/.cache/argocd/install-$version.yaml"
+    [[ -s "$file" ]] || "$REPO_ROOT/.venv/bin/python" "$LAB_DIR/argocd-install-manifest.py" "$version" "$file" || return 1
+    echo "$file"
+    return
+  fi
+  echo "https://raw.githubusercontent.com/argoproj/argo-cd/$version/manifests/install.yaml"
 }
 
 wait_for() {  # wait_for NAMESPACE KIND/NAME...
@@ -32,24 +51,29 @@ wait_for() {  # wait_for NAMESPACE KIND/NAME...
 # Argo CD's own manifest, applied server-side: its CRDs are too big for the annotation
 # a client-side apply keeps.
 install_argocd() {
+  local manifest
+  manifest="$(argocd_manifest)"
   kubectl create namespace "$ARGOCD_NAMESPACE" --dry-run=client -o yaml | kubectl apply -f - >&2
-  kubectl apply -n "$ARGOCD_NAMESPACE" --server-side --force-conflicts -f "$(argocd_manifest)" >&2
+  kubectl apply -n "$ARGOCD_NAMESPACE" --server-side --force-conflicts -f "$manifest" >&2
   wait_for "$ARGOCD_NAMESPACE" deployment/argocd-server deployment/argocd-repo-server \
     statefulset/argocd-application-controller
 }
 
-# This clone's origin as an https URL Argo CD can read without credentials.
+# The fork Argo CD reads: REPO_URL, else this clone's origin as an https URL (readable
+# without credentials), else the URL of the Application you already applied.
 repo_url() {
   if [[ -n "$REPO_URL" ]]; then
     echo "$REPO_URL"
     return
   fi
-  local origin
+  local origin applied
   origin="$(git -C "$REPO_ROOT" remote get-url origin 2>/dev/null || true)"
+  applied="$(kubectl -n "$ARGOCD_NAMESPACE" get applications.argoproj.io workshop-dev \
+    -o jsonpath='{.spec.source.repoURL}' 2>/dev/null || true)"
   case "$origin" in
     https://*) echo "$origin" ;;
     git@github.com:*) echo "https://github.com/${origin#git@github.com:}" ;;
-    *) echo "$PLACEHOLDER_REPO_URL" ;;
+    *) echo "${applied:-$PLACEHOLDER_REPO_URL}" ;;
   esac
 }
 
@@ -94,7 +118,9 @@ reset() {
     kubectl delete namespace "$NAMESPACE" --wait=true --timeout=120s >&2
   fi
   if kubectl get namespace "$ARGOCD_NAMESPACE" >/dev/null 2>&1 || kubectl get crd applications.argoproj.io >/dev/null 2>&1; then
-    kubectl delete -n "$ARGOCD_NAMESPACE" --ignore-not-found --wait=true -f "$(argocd_manifest)" >&2
+    local manifest
+    manifest="$(argocd_manifest)"
+    kubectl delete -n "$ARGOCD_NAMESPACE" --ignore-not-found --wait=true -f "$manifest" >&2
     kubectl delete namespace "$ARGOCD_NAMESPACE" --ignore-not-found --wait=true --timeout=120s >&2
   fi
   log "Level 4 is reset: namespaces $NAMESPACE and $ARGOCD_NAMESPACE and Argo CD's CRDs are gone."

@@ -7,7 +7,7 @@ files of this lab, minus what cannot work without a data plane (CRDs, webhooks: 
 workshop.sim.istio.SKIPPED_KINDS). kubectl applies them, server-side, to one context:
 
     python sim.py install CONTEXT FILE...      # and wait until its Deployments are Available
-    python sim.py uninstall CONTEXT FILE...    # delete what install created outside istio-system
+    python sim.py uninstall CONTEXT FILE...    # delete what each FILE's install created outside istio-system
 
 The kubeconfig is kubectl's (KUBECONFIG may list both sim clusters' files).
 """
@@ -50,7 +50,8 @@ def install(context: str, files: list[str]) -> None:
 
 
 def uninstall(context: str, files: list[str]) -> None:
-    cluster_scoped = [item for item in render(files) if not item["metadata"].get("namespace")]
+    # One render per file: several -f files are overlays of ONE install (the last profile wins).
+    cluster_scoped = [item for path in files for item in render([path]) if not item["metadata"].get("namespace")]
     kubectl(context, "delete", "--ignore-not-found", "-f", "-", stdin=yaml.safe_dump_all(cluster_scoped))
 
 

@@ -260,3 +260,60 @@ def test_k_selects_checks_by_id(stub, tmp_path, write_checks):
                              "-k", "t-available", json_path=tmp_path / "r.json")
     assert run.returncode == 0, run.stdout
     assert [item["id"] for item in run.report["checks"]] == ["t-available"]
+
+
+GATEWAY_CHECK = """
+    from workshop.grading import check, verify
+    from workshop.grading.httpprobe import expect_http
+
+    @check(id="t-http", title="the gateway answers", hint="port-forward it", data_plane=True, timeout=0)
+    def check_http(service_http):
+        with verify() as v:
+            for mismatch in expect_http(service_http("gateway", "/healthz"), status=200):
+                v.fail(mismatch.path, mismatch.expected, mismatch.got)
+"""
+PROXY = "/api/v1/namespaces/workshop/services/gateway:http/proxy/healthz"
+
+
+def test_a_data_plane_check_is_skipped_on_fake_nodes(stub, tmp_path, write_checks):
+    stub.objects["/api/v1/nodes"] = [{"metadata": {"name": "kwok-node-1", "annotations": {"kwok.x-k8s.io/node": "fake"}}}]
+    run = run_workshop_check(2, "--kubeconfig", str(stub.kubeconfig(tmp_path)),
+                             "--checks", str(write_checks({"check_http.py": GATEWAY_CHECK})), json_path=tmp_path / "r.json")
+    assert run.returncode == 0, run.stdout
+    assert run.report["checks"][0]["status"] == "skipped" and run.report["total"] == 0
+    assert "skipped: needs a real cluster" in run.stdout and stub.requests[PROXY] == 0
+
+
+def test_a_data_plane_check_probes_through_the_service_proxy_on_real_nodes(stub, tmp_path, write_checks):
+    stub.objects["/api/v1/nodes"] = [{"metadata": {"name": "kind-control-plane"}}]
+    stub.raw[PROXY] = (503, b'{"status": "starting"}')  # the app's own 503: an answer, not a transport failure
+    checks = write_checks({"check_http.py": GATEWAY_CHECK})
+    run = run_workshop_check(2, "--kubeconfig", str(stub.kubeconfig(tmp_path)), "--checks", str(checks),
+                             json_path=tmp_path / "r.json")
+    assert run.returncode == 1, run.stdout
+    assert "service proxy workshop/gateway:http status: expected 200, got 503" in run.stdout
+    stub.raw[PROXY] = (200, b"ok")
+    run = run_workshop_check(2, "--kubeconfig", str(stub.kubeconfig(tmp_path)), "--checks", str(checks),
+                             json_path=tmp_path / "r2.json")
+    assert run.returncode == 0, run.stdout
+
+
+def test_testinfra_runs_host_checks(stub, tmp_path, write_checks):
+    marker = tmp_path / "marker.txt"
+    marker.write_text("ready\n")
+    checks = write_checks({"check_host.py": f"""
+        from workshop.grading import check
+
+        @check(id="t-host", title="the marker file says ready", hint="write it", timeout=0)
+        def check_host(testinfra_host):
+            host = testinfra_host("local://")
+            assert host.file({str(marker)!r}).contains("ready")
+            assert host.run("true").rc == 0
+    """})
+    run = run_workshop_check(2, "--kubeconfig", str(stub.kubeconfig(tmp_path)), "--checks", str(checks),
+                             json_path=tmp_path / "r.json")
+    assert run.returncode == 0, run.stdout
+    marker.write_text("not yet\n")
+    run = run_workshop_check(2, "--kubeconfig", str(stub.kubeconfig(tmp_path)), "--checks", str(checks),
+                             json_path=tmp_path / "r2.json")
+    assert run.returncode == 1, run.stdout

@@ -7,8 +7,8 @@ the schema of the pinned Skaffold; both CI definitions test, build and push ever
 and bump manifests/overlays/dev through bump-image-tags.py, which is run here for real.
 
 On the sim: `make lab-4` (Argo CD applied from manifests/install.yaml of the Go module
-github.com/argoproj/argo-cd/v3 at ARGOCD_VERSION: its CRDs, RBAC and workloads, which KWOK
-marks ready) fails the checks, `make solve-4` passes them, `make reset-4` removes
+github.com/argoproj/argo-cd/v3 at ARGOCD_VERSION, as lab.sh does on a sim: its CRDs, RBAC
+and workloads, which KWOK marks ready) fails the checks, `make solve-4` passes them, `make reset-4` removes
 everything, Argo CD's CRDs included. What the sim cannot produce: an Application's
 Synced/Healthy status (it needs a repo-server that fetches from GitHub and pods that run).
 That check (l4-synced-healthy, data_plane) is skipped by `workshop check` on the sim, and
@@ -24,7 +24,6 @@ import os
 import re
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -206,46 +205,27 @@ def test_the_bump_refuses_bad_input_in_one_sentence(args, says, tmp_path):
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
+def test_the_argocd_manifest_helper_refuses_in_one_sentence(tmp_path):
+    helper = LAB / "argocd-install-manifest.py"
+    for args in ([], ["v3.6.1"]):
+        done = subprocess.run([sys.executable, str(helper), *args], capture_output=True, text=True, timeout=30)
+        assert done.returncode == 2 and done.stderr.startswith("argocd-install-manifest: usage:"), done.stderr
+    empty_path = {**os.environ, "PATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, str(helper), "v1.0.0", str(tmp_path / "out.yaml")], capture_output=True,
+                          text=True, timeout=30, env=empty_path)
+    assert done.returncode == 2 and "`go` is not on PATH" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
 # --- the lab on the sim cluster -------------------------------------------------------------
 
-def argocd_install_manifest(tmp_path_factory) -> Path:
-    """manifests/install.yaml of Argo CD's Go module at ARGOCD_VERSION, via the module proxy.
-    The module needs a newer Go than the sim's to *build*, so `go mod download` reports an
-    error, yet it has fetched and verified the zip: read the file from there."""
-    go = subprocess.run(["bash", "-c", "command -v go"], capture_output=True, text=True).stdout.strip()
-    if not go:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Go is required in CI (the sim cluster is built with it)")
-        pytest.skip("no Go toolchain: cannot fetch Argo CD's install manifest")
-    version = all_versions()["ARGOCD_VERSION"]
-    module = f"github.com/argoproj/argo-cd/v3@{version}"
-    work = tmp_path_factory.mktemp("argocd")
-    done = subprocess.run([go, "mod", "download", "-json", module], capture_output=True, text=True, cwd=work,
-                          timeout=600, env={**os.environ, "GOTOOLCHAIN": "local"})
-    info = json.loads(done.stdout or "{}")
-    assert info.get("Zip") and Path(info["Zip"]).is_file(), f"go mod download {module}: {info or done.stderr}"
-    with zipfile.ZipFile(info["Zip"]) as archive:
-        text = archive.read(f"{module}/manifests/install.yaml").decode()
-    path = work / "install.yaml"
-    path.write_text(text)
-    return path
-
-
 @pytest.fixture(scope="module")
-def fake_nodes(kubeconfig: Path) -> bool:
-    """KWOK's nodes (the sim): no kubelet, so data-plane checks skip. Asked of the cluster itself,
-    as `workshop check` does, so that WORKSHOP_KUBECONFIG may point at any sim or at kind."""
-    return bool(kubectl(kubeconfig, "get", "nodes", "-l", "type=kwok", "-o", "name").stdout.strip())
-
-
-@pytest.fixture(scope="module")
-def lab_env(tmp_path_factory):
-    """What lab.sh reads from the environment: the local Argo CD manifest and a fork's URL."""
-    manifest = argocd_install_manifest(tmp_path_factory)
+def lab_env():
+    """A fork's URL for lab.sh (this clone may have no https origin). Argo CD's manifest comes
+    the lab's own way on the sim: from its Go module (see argocd-install-manifest.py)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ARGOCD_MANIFEST", str(manifest))
+        patch.delenv("ARGOCD_MANIFEST", raising=False)
         patch.setenv("REPO_URL", REPO_URL)
-        yield manifest
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -398,6 +378,9 @@ def test_synced_healthy_check_reads_argocds_verdict(solved, kubeconfig, check_ma
 @pytest.mark.cluster
 @pytest.mark.slow
 def test_reset_leaves_nothing_behind(solved, lab_env):
+    pinned = all_versions()["ARGOCD_VERSION"]
+    assert (REPO_ROOT / ".cache" / "argocd" / f"install-{pinned}.yaml").stat().st_size > 100_000, \
+        "on the sim, lab.sh takes Argo CD's manifest from its Go module"
     lab("reset", LEVEL, solved)
     for namespace in ("workshop", "argocd"):
         gone = kubectl(solved, "get", "namespace", namespace, check=False)

@@ -37,7 +37,7 @@ def staging_version(kubernetes_version: str) -> str:
     """k8s.io/api & co. are tagged v0.X.Y for Kubernetes v1.X.Y."""
     match = re.fullmatch(r"v1\.(\d+\.\d+.*)", kubernetes_version)
     if not match:
-        raise ValueError(f"expected a Kubernetes version like v1.36.3, got {kubernetes_version!r}")
+        raise ValueError(f"expected a Kubernetes version like v1.X.Y, got {kubernetes_version!r}")
     return f"v0.{match.group(1)}"
 
 

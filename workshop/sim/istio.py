@@ -157,7 +157,10 @@ def run_istioctl(args: list[str], *, input: str | None = None, extra_env: dict[s
     env.pop("KUBECONFIG", None)
     env.update(extra_env or {})
     command = [str(istioctl_binary()), *args]
-    result = subprocess.run(command, input=input, capture_output=True, text=True, env=env, timeout=300)
+    try:
+        result = subprocess.run(command, input=input, capture_output=True, text=True, env=env, timeout=300)
+    except subprocess.TimeoutExpired:
+        raise IstioError(f"`istioctl {' '.join(args[:2])}` did not finish in 300 s (is it waiting for a cluster?)") from None
     if result.returncode not in ok_codes:
         detail = result.stderr.strip() or result.stdout.strip() or "no output"
         raise IstioError(f"`istioctl {' '.join(args[:2])}` failed (exit {result.returncode}): {detail}")
