@@ -112,14 +112,19 @@ solve() {
 
 reset() {
   : "${LAB_DIR:?LAB_DIR is not set: run this through make reset-6}"
+  kubectl delete namespace "$NAMESPACE" --ignore-not-found --wait=false >&2
+  if [[ "${KNATIVE:-}" != keep ]]; then
+    uninstall_knative
+  fi
+  kubectl wait --for=delete "namespace/$NAMESPACE" --timeout=180s >/dev/null 2>&1 || true
   if kubectl get namespace "$NAMESPACE" >/dev/null 2>&1; then
-    kubectl delete namespace "$NAMESPACE" --wait=true --timeout=180s >&2
+    log "Namespace $NAMESPACE is still being deleted: kubectl get namespace $NAMESPACE -o yaml says why."
+    exit 1
   fi
   if [[ "${KNATIVE:-}" == keep ]]; then
     log "Level 6 is reset: namespace $NAMESPACE is gone; Knative Serving is kept (KNATIVE=keep)."
     return
   fi
-  uninstall_knative
   log "Level 6 is reset: namespace $NAMESPACE and Knative Serving are gone."
 }
 

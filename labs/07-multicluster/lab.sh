@@ -190,17 +190,27 @@ solve() {
 reset() {
   : "${LAB_DIR:?LAB_DIR is not set: run this through make reset-7}"
   guard_both
-  local cluster
+  local cluster namespaces=("$NAMESPACE")
+  [[ "${ISTIO:-}" == keep ]] || namespaces+=("$ISTIO_NAMESPACE")
   for cluster in "${CLUSTERS[@]}"; do
     if ! k "$cluster" get namespace >/dev/null 2>&1; then
       log "Cluster $cluster ($(context_of "$cluster")) does not answer: nothing to reset there."
       continue
     fi
-    k "$cluster" delete namespace "$NAMESPACE" --ignore-not-found --wait=true --timeout=180s >&2
     k "$cluster" -n "$ISTIO_NAMESPACE" delete secret -l istio/multiCluster=true --ignore-not-found >&2
-    if [[ "${ISTIO:-}" != keep ]]; then
-      uninstall_istio "$cluster"
-    fi
+    [[ "${ISTIO:-}" == keep ]] || uninstall_istio "$cluster"
+    # Both clusters delete their namespaces at the same time; we wait for all of them below.
+    k "$cluster" delete namespace "${namespaces[@]}" --ignore-not-found --wait=false >&2
+  done
+  for cluster in "${CLUSTERS[@]}"; do
+    local namespace
+    for namespace in "${namespaces[@]}"; do
+      k "$cluster" wait --for=delete "namespace/$namespace" --timeout=180s >/dev/null 2>&1 || true
+      if k "$cluster" get namespace "$namespace" >/dev/null 2>&1; then
+        log "Namespace $namespace is still being deleted in $cluster: kubectl --context $(context_of "$cluster") get namespace $namespace -o yaml says why."
+        exit 1
+      fi
+    done
   done
   if [[ "${ISTIO:-}" == keep ]]; then
     log "Level 7 is reset: namespace $NAMESPACE and the remote secrets are gone; Istio is kept (ISTIO=keep)."
@@ -212,11 +222,11 @@ reset() {
 
 uninstall_istio() {
   local cluster="$1"
+  k "$cluster" get namespace "$ISTIO_NAMESPACE" >/dev/null 2>&1 || return 0
   if on_sim; then
     sim_helper uninstall "$(context_of "$cluster")" "$LAB_DIR/install/istio-$cluster.yaml" \
       "$LAB_DIR/install/eastwest-gateway-$cluster.yaml"
   else
     "$(find_istioctl)" uninstall --context "$(context_of "$cluster")" --purge -y >&2
   fi
-  k "$cluster" delete namespace "$ISTIO_NAMESPACE" --ignore-not-found --wait=true --timeout=180s >&2
 }

@@ -14,8 +14,11 @@ The kubeconfig is kubectl's (KUBECONFIG may list both sim clusters' files).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -23,13 +26,23 @@ FIELD_MANAGER = "workshop-istio-sim"
 
 
 def render(files: list[str]) -> list[dict]:
+    """`istioctl manifest generate -f FILE...`, cached by the files' content and the pinned versions."""
     from workshop.sim import istio
+    from workshop.sim.gobuild import cache_dir
     from workshop.versions import all_versions
 
+    versions = all_versions()
     # The images of the pinned release, as a released istioctl would render them.
-    flags = ["--set", f"hub={istio.RELEASE_HUB}", "--set", f"tag={all_versions()['ISTIO_VERSION']}"]
-    text = istio.run_istioctl(["manifest", "generate", *(arg for path in files for arg in ("-f", path)), *flags]).stdout
-    return [item for item in yaml.safe_load_all(text) if item and item["kind"] not in istio.SKIPPED_KINDS]
+    flags = ["--set", f"hub={istio.RELEASE_HUB}", "--set", f"tag={versions['ISTIO_VERSION']}"]
+    key = hashlib.sha256(json.dumps([versions["ISTIO_SOURCE_VERSION"], flags,
+                                     [Path(path).read_text() for path in files]]).encode()).hexdigest()[:16]
+    cached = cache_dir() / "istio" / "level7" / f"{key}.yaml"
+    if not cached.is_file():
+        text = istio.run_istioctl(["manifest", "generate", *(arg for path in files for arg in ("-f", path)), *flags]).stdout
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.with_suffix(".partial").write_text(text)
+        cached.with_suffix(".partial").replace(cached)
+    return [item for item in yaml.safe_load_all(cached.read_text()) if item and item["kind"] not in istio.SKIPPED_KINDS]
 
 
 def kubectl(context: str, *args: str, stdin: str | None = None) -> None:

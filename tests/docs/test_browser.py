@@ -84,3 +84,35 @@ def test_check_page_works_on_any_url(tmp_path):
     assert result.failed_requests and result.failed_requests[0].startswith("404 ")
     assert result.screenshot.is_file()
     assert not result.ok
+
+
+def test_a_request_that_never_ends_is_reported(tmp_path):
+    import http.server
+    import threading
+
+    release = threading.Event()
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the base class's name)
+            if self.path == "/slow":
+                release.wait(30)
+            body = b"<!doctype html><title>t</title><script>fetch('/slow')</script>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = check_page(f"http://127.0.0.1:{server.server_address[1]}/", timeout_s=3)
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+    assert any(text.startswith("still pending after 3 s: ") and text.endswith("/slow") for text in result.failed_requests)

@@ -70,13 +70,6 @@ def cordoned_nodes(kubeconfig: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def fake_nodes(kubeconfig: Path) -> bool:
-    """KWOK's nodes (the sim): no kubelet, so data-plane checks skip. Asked of the cluster itself,
-    as `workshop check` does, so that WORKSHOP_KUBECONFIG may point at any sim or at kind."""
-    return bool(kubectl(kubeconfig, "get", "nodes", "-l", "type=kwok", "-o", "name").stdout.strip())
-
-
-@pytest.fixture(scope="module")
 def started(kubeconfig: Path) -> Path:
     lab("reset", LEVEL, kubeconfig)
     lab("deploy", LEVEL, kubeconfig)
@@ -89,7 +82,7 @@ def test_every_manifest_passes_server_side_dry_run(started):
     dry_run(started, *sorted((LAB / "manifests").glob("*.yaml")), *sorted((LAB / "start").glob("*.yaml")))
 
 
-def test_the_starting_state_fails_what_level_3_adds(started, tmp_path, fake_nodes):
+def test_the_starting_state_fails_what_level_3_adds(started, tmp_path, simulated):
     graded = grade(LEVEL, started, tmp_path)
     assert graded.returncode == 1, graded.stdout
     statuses = graded.by_status()
@@ -97,7 +90,7 @@ def test_the_starting_state_fails_what_level_3_adds(started, tmp_path, fake_node
     # from the start. Everything level 3 adds fails.
     passing = {"l3-uncordoned", "l3-healed", "l3-dns-egress"}
     assert statuses["passed"] == passing, graded.stdout
-    assert statuses["failed"] == ALL_CHECKS - passing - (DATA_PLANE if fake_nodes else set()), graded.stdout
+    assert statuses["failed"] == ALL_CHECKS - passing - (DATA_PLANE if simulated else set()), graded.stdout
     assert ('namespace/workshop.metadata.labels."pod-security.kubernetes.io/enforce": expected "restricted", '
             "got nothing") in graded.check("l3-enforce-restricted")["mismatches"]
     assert ("deployment/loadgen.spec.template.spec.containers[name=loadgen].securityContext.allowPrivilegeEscalation: "
@@ -130,12 +123,12 @@ def solved(started: Path) -> Path:
     return started
 
 
-def test_solve_makes_every_check_pass(solved, tmp_path, fake_nodes):
+def test_solve_makes_every_check_pass(solved, tmp_path, simulated):
     graded = grade(LEVEL, solved, tmp_path, "--wait", "60")
     assert graded.returncode == 0, graded.stdout
     statuses = graded.by_status()
-    assert statuses["passed"] == ALL_CHECKS - (DATA_PLANE if fake_nodes else set()), graded.stdout
-    if fake_nodes:
+    assert statuses["passed"] == ALL_CHECKS - (DATA_PLANE if simulated else set()), graded.stdout
+    if simulated:
         assert statuses["skipped"] == DATA_PLANE
     assert graded.report["earned"] == graded.report["total"] > 0
 
@@ -190,9 +183,9 @@ BROKEN = {
 
 
 @pytest.mark.parametrize("name", BROKEN)
-def test_a_broken_state_fails_its_check_with_hint_and_diff(name, solved, tmp_path, fake_nodes):
+def test_a_broken_state_fails_its_check_with_hint_and_diff(name, solved, tmp_path, simulated):
     breakage, failing, says = BROKEN[name]
-    if name == "cordoned" and not fake_nodes:
+    if name == "cordoned" and not simulated:
         pytest.skip("cordons a node of the sim by name")
     kubectl(solved, *breakage)
     try:
@@ -212,10 +205,10 @@ def test_after_the_breakages_solve_passes_again(solved, tmp_path):
     assert graded.returncode == 0, graded.stdout
 
 
-def test_draining_a_node_respects_the_budgets_and_the_app_heals(solved, tmp_path, fake_nodes):
+def test_draining_a_node_respects_the_budgets_and_the_app_heals(solved, tmp_path, simulated):
     """The drill of step 5, with real evictions: KWOK deletes the evicted pods, the
     ReplicaSets replace them on the other nodes, every budget holds throughout."""
-    if not fake_nodes:
+    if not simulated:
         pytest.skip("drains a node of the sim by name")
     node = "kwok-node-2"
     try:

@@ -213,7 +213,7 @@ def test_the_argocd_manifest_helper_refuses_in_one_sentence(tmp_path):
     empty_path = {**os.environ, "PATH": str(tmp_path)}
     done = subprocess.run([sys.executable, str(helper), "v1.0.0", str(tmp_path / "out.yaml")], capture_output=True,
                           text=True, timeout=30, env=empty_path)
-    assert done.returncode == 2 and "`go` is not on PATH" in done.stderr and len(done.stderr.splitlines()) == 1
+    assert done.returncode == 2 and "(`go`) is not on PATH" in done.stderr and len(done.stderr.splitlines()) == 1
 
 
 # --- the lab on the sim cluster -------------------------------------------------------------
@@ -256,12 +256,12 @@ def test_every_manifest_passes_server_side_dry_run(started, tmp_path):
 
 @pytest.mark.cluster
 @pytest.mark.slow
-def test_the_starting_state_fails_what_level_4_adds(started, tmp_path, fake_nodes):
+def test_the_starting_state_fails_what_level_4_adds(started, tmp_path, simulated):
     graded = grade(LEVEL, started, tmp_path)
     assert graded.returncode == 1, graded.stdout
     statuses = graded.by_status()
     assert statuses["passed"] == {"l4-argocd-running"}, graded.stdout
-    assert statuses["failed"] == ALL_CHECKS - {"l4-argocd-running"} - (DATA_PLANE if fake_nodes else set())
+    assert statuses["failed"] == ALL_CHECKS - {"l4-argocd-running"} - (DATA_PLANE if simulated else set())
     assert ('deployment/gateway.metadata.labels.environment: expected "dev", got nothing'
             in graded.check("l4-dev-overlay")["mismatches"])
     assert graded.check("l4-application")["mismatches"] == [
@@ -277,11 +277,11 @@ def solved(started: Path) -> Path:
 
 @pytest.mark.cluster
 @pytest.mark.slow
-def test_solve_makes_every_check_pass(solved, tmp_path, fake_nodes):
+def test_solve_makes_every_check_pass(solved, tmp_path, simulated):
     graded = grade(LEVEL, solved, tmp_path, "--wait", "60")
     assert graded.returncode == 0, graded.stdout
     statuses = graded.by_status()
-    assert statuses["passed"] == ALL_CHECKS - (DATA_PLANE if fake_nodes else set()), graded.stdout
+    assert statuses["passed"] == ALL_CHECKS - (DATA_PLANE if simulated else set()), graded.stdout
     application = json.loads(kubectl(solved, "-n", "argocd", "get", "application", "workshop-dev", "-o", "json").stdout)
     assert application["spec"]["source"]["repoURL"] == REPO_URL
 

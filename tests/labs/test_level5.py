@@ -273,6 +273,9 @@ def lab(kubeconfig, request):
     context = lab.kubectl("config", "current-context").strip()
     if not context.startswith("workshop-sim"):
         pytest.skip("the level 5 lab test runs on the sim cluster (on kind, run the page's steps)")
+    # Start from a cluster without level 5 (or the app), whatever an earlier test left.
+    lab.make("reset-5", "ISTIO=uninstall")
+    lab.kubectl("delete", "namespace", "workshop", "--ignore-not-found", "--wait=true", "--timeout=120s")
     started = time.monotonic()
     lab.make("lab-5")
     lab.timings = {"lab-5": time.monotonic() - started}
@@ -315,7 +318,7 @@ def test_lab_fails_then_solve_passes(lab):
 def test_every_manifest_applies_server_side_with_the_pinned_crds(lab):
     """Server-side (dry run): the API server validates each object against Istio's CRD schemas."""
     files = [argument for path in sorted(MANIFESTS.glob("*.yaml")) for argument in ("-f", str(path))]
-    lab.kubectl("apply", "--server-side", "--dry-run=server", "--field-manager=level5-test", *files)
+    lab.kubectl("apply", "--server-side", "--force-conflicts", "--dry-run=server", "--field-manager=level5-test", *files)
 
 
 @pytest.mark.cluster
@@ -345,6 +348,13 @@ def inject(lab: Lab, path: Path) -> str:
     return done.stdout
 
 
+def release_dir(lab: Lab) -> Path:
+    """The pinned Istio source, which holds samples/addons as a release does (see sim.py)."""
+    done = lab.run(str(REPO_ROOT / ".venv" / "bin" / "python"), str(LAB / "sim.py"), "release-dir")
+    assert done.returncode == 0, done.stderr
+    return Path(done.stdout.strip())
+
+
 def set_weights(v1: int, v2: int):
     def change(obj):
         obj["spec"]["http"][-1]["route"][0]["weight"] = v1
@@ -371,6 +381,20 @@ BROKEN = {
                         lambda lab: lab.apply(edited("virtual-service-account-timeout-retries.yaml", set_weights(10, 100))),
                         lambda lab: lab.apply(manifest("virtual-service-account-timeout-retries.yaml")),
                         "sum to exactly 100"),
+    "shift-halfway": ("l5-shifted",
+                      lambda lab: lab.apply(edited("virtual-service-account-timeout-retries.yaml", set_weights(50, 50))),
+                      lambda lab: lab.apply(manifest("virtual-service-account-timeout-retries.yaml")),
+                      "0/100"),
+    "testers-route-last": ("l5-testers",
+                           lambda lab: lab.apply(edited("virtual-service-account-timeout-retries.yaml", lambda o: o[
+                               "spec"].update(http=o["spec"]["http"][::-1]))),
+                           lambda lab: lab.apply(manifest("virtual-service-account-timeout-retries.yaml")),
+                           "must come first"),
+    "order-without-retries": ("l5-order-retries",
+                              lambda lab: lab.apply(edited("virtual-service-order-retries.yaml", lambda o: o[
+                                  "spec"]["http"][0].pop("retries"))),
+                              lambda lab: lab.apply(manifest("virtual-service-order-retries.yaml")),
+                              "virtual-service-order-retries.yaml"),
     "wrong-subset-label": ("l5-subsets",
                            lambda lab: lab.apply(edited("destination-rule-account-circuit-breaker.yaml", lambda o: o[
                                "spec"]["subsets"][1].update(labels={"version": "2"}))),
@@ -411,6 +435,10 @@ BROKEN = {
                                     lambda lab: (lab.kubectl("delete", "authorizationpolicy", "allow-nothing", "-n", "default"),
                                                  lab.apply(manifest("authorization-policy-allow-nothing.yaml"))),
                                     "must be in namespace workshop"),
+    "kiali-missing": ("l5-dashboards",
+                      lambda lab: lab.kubectl("-n", "istio-system", "delete", "deployment", "kiali"),
+                      lambda lab: lab.kubectl("apply", "-f", str(release_dir(lab) / "samples" / "addons" / "kiali.yaml")),
+                      "samples/addons"),
     "tracing-off": ("l5-tracing",
                     lambda lab: lab.kubectl("delete", "-f", str(MANIFESTS / "telemetry-mesh-tracing.yaml")),
                     lambda lab: lab.apply(manifest("telemetry-mesh-tracing.yaml")),
@@ -453,5 +481,5 @@ def test_reset_leaves_nothing_behind(lab):
     assert "istio-proxy" not in templates
     lab.make("reset-5", "ISTIO=uninstall")
     assert lab.run("kubectl", "get", "namespace", "istio-system").returncode != 0
-    code, checks = lab.check()
+    code, checks = lab.check("-k", "check_istio")
     assert code == 1 and checks["l5-istio"]["status"] == "failed"

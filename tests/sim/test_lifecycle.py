@@ -7,6 +7,7 @@ never disturb the cluster the other tests use. The module starts it twice in all
 import io
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -76,6 +77,16 @@ def test_up_prints_ready_line_last_and_second_up_is_a_no_op(sim):
     assert {process.name: process.pid() for process in sim.processes()} == pids, "a no-op start restarted something"
 
 
+@pytest.mark.skipif(shutil.which("ss") is None, reason="needs ss (iproute2) to list listening sockets")
+def test_every_component_listens_on_loopback_only(sim):
+    sim.up(out=io.StringIO())
+    pids = {process.pid() for process in sim.processes()}
+    listening = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, check=True).stdout.splitlines()
+    ours = [line.split()[3] for line in listening if any(f"pid={pid}," in line for pid in pids)]
+    assert len(ours) >= 4, f"expected etcd (2), kube-apiserver, controller manager, scheduler: {ours}"
+    assert all(address.startswith("127.0.0.1:") for address in ours), ours
+
+
 def test_status_reports_a_killed_component_with_its_log(sim):
     sim.up(out=io.StringIO())
     assert run_cli("status", "--sim", str(LIFECYCLE_SIM)).returncode == 0
@@ -125,3 +136,21 @@ def test_missing_go_is_one_clear_sentence(tmp_path):
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "Go toolchain" in result.stderr
+
+
+def test_a_component_that_exits_during_start_is_reported_and_nothing_is_left(sim, monkeypatch):
+    from workshop.sim.cluster import ComponentExited, Sim
+
+    sim.down(out=io.StringIO())
+    real_commands = Sim._commands
+
+    def broken_commands(self, *args):
+        commands = real_commands(self, *args)
+        commands["kube-apiserver"].append("--no-such-flag")
+        return commands
+
+    monkeypatch.setattr(Sim, "_commands", broken_commands)
+    with pytest.raises(ComponentExited, match=r"kube-apiserver exited with status 1; last lines of .*kube-apiserver\.log"):
+        sim.up(out=io.StringIO())
+    assert "unknown flag: --no-such-flag" in (sim.root / "logs" / "kube-apiserver.log").read_text()
+    assert processes_of(sim.root) == [], "a failed start must stop what it started"

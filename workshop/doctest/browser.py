@@ -26,6 +26,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -81,8 +82,9 @@ def _require_chromium() -> None:
 class Browser:
     """One headless Chromium with a fresh profile; check as many pages as you like with it."""
 
-    def __init__(self, allowed_hosts=LOCAL_HOSTS):
+    def __init__(self, allowed_hosts=LOCAL_HOSTS, timeout_s: float = TIMEOUT_MS / 1000):
         _require_chromium()
+        self.timeout_ms = int(timeout_s * 1000)
         from playwright.sync_api import sync_playwright
 
         self.allowed_hosts = frozenset(allowed_hosts)
@@ -133,14 +135,20 @@ class Browser:
             if self._is_local(request.url):
                 result.failed_requests.append(f"{request.failure} {request.url}")
 
+        # Requests in flight, to wait until the page is quiet (Playwright's "networkidle" can
+        # wait forever on a busy machine and would not say which request was pending).
+        pending: set = set()
         page.route("**/*", on_request)
         page.on("console", lambda message: message.type == "error" and result.console_errors.append(message.text))
         page.on("pageerror", lambda error: result.console_errors.append(f"uncaught: {error}"))
+        page.on("request", lambda request: pending.add(request))
+        page.on("requestfinished", lambda request: pending.discard(request))
+        page.on("requestfailed", lambda request: pending.discard(request))
         page.on("response", on_response)
         page.on("requestfailed", on_failed)
         try:
-            page.goto(url, wait_until="load", timeout=TIMEOUT_MS)
-            page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
+            page.goto(url, wait_until="load", timeout=self.timeout_ms)
+            self._wait_quiet(page, pending, result, self.timeout_ms)
             if screenshot is not None:
                 screenshot.parent.mkdir(parents=True, exist_ok=True)
                 # The whole page in one tall viewport: a full_page capture would draw the theme's
@@ -157,6 +165,19 @@ class Browser:
         finally:
             page.close()
         return result
+
+    @staticmethod
+    def _wait_quiet(page, pending: set, result: PageCheck, timeout_ms: int, quiet_ms: int = 500) -> None:
+        """Wait until no request has been in flight for ``quiet_ms``; report the stragglers."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            if pending:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_ms / 1000:
+                return
+            page.wait_for_timeout(50)  # lets Playwright deliver the page's events meanwhile
+        result.failed_requests += [f"still pending after {timeout_ms / 1000:.0f} s: {request.url}" for request in pending]
 
     @staticmethod
     def _check_copy_buttons(page, result: PageCheck) -> None:
@@ -191,9 +212,10 @@ class Browser:
                 result.copy_problems.append(f"block {index + 1} copied {copied!r}, expected {wanted!r}")
 
 
-def check_page(url: str, screenshot: Path | None = None, allowed_hosts=LOCAL_HOSTS) -> PageCheck:
+def check_page(url: str, screenshot: Path | None = None, allowed_hosts=LOCAL_HOSTS,
+               timeout_s: float = TIMEOUT_MS / 1000) -> PageCheck:
     """Check one URL in a browser of its own: console errors, other hosts, failed requests."""
-    with Browser(allowed_hosts) as browser:
+    with Browser(allowed_hosts, timeout_s) as browser:
         return browser.check(url, screenshot)
 
 

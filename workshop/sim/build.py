@@ -10,7 +10,7 @@ import re
 import time
 from pathlib import Path
 
-from workshop.sim.gobuild import GoBuild, build, build_seconds, is_built, link, module_info
+from workshop.sim.gobuild import GoBuild, build, build_seconds, link, module_info
 from workshop.versions import all_versions
 
 KUBERNETES_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
@@ -99,11 +99,6 @@ def kwok_spec(versions: dict[str, str] | None = None) -> GoBuild:
 def all_specs() -> list[GoBuild]:
     versions = all_versions()
     return [etcd_spec(versions), kwok_spec(versions), kubernetes_spec(versions)]
-
-
-def binaries_built() -> bool:
-    """True when every binary is in the cache (no network, no go command needed... except module_info)."""
-    return all(is_built(spec) for spec in all_specs())
 
 
 def build_all(log=print) -> dict[str, Path]:

@@ -11,15 +11,9 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
 import time
 from contextlib import ExitStack
 from pathlib import Path
-
-# Popen objects of the components this Python process started. Kept for the whole run:
-# a Popen collected while its process still runs warns (ResourceWarning), and the
-# components are meant to outlive us.
-_CHILDREN: list[subprocess.Popen] = []
 
 
 def free_ports(count: int) -> list[int]:
@@ -84,6 +78,8 @@ class Process:
     def __init__(self, name: str, binary: str, root: Path, marker: str):
         # marker: a text only this cluster's instance has in its arguments (e.g. "<root>/pki/").
         self.name, self.binary, self.root, self.marker = name, binary, root, marker
+        self._spawned: int | None = None  # pid, when this Python process started it
+        self._exit_code: int | None = None
         self.pid_file = root / f"{name}.pid"
         self.log_file = root / "logs" / f"{name}.log"
 
@@ -95,11 +91,10 @@ class Process:
             return None
 
     def running(self) -> bool:
-        child = getattr(self, "_child", None)
-        if child is not None:
-            # Started by us: ask the kernel through our Popen. (Right after exec, for an
-            # instant, /proc/<pid>/cmdline can be empty: is_ours would wrongly say no.)
-            return child.poll() is None
+        if self._spawned is not None:
+            # Started by this Python process: ask the kernel with waitpid. (Right after exec,
+            # for an instant, /proc/<pid>/cmdline can be empty: is_ours would wrongly say no.)
+            return self.exited() is None
         pid = self.pid()
         return pid is not None and is_ours(pid, self.binary, self.marker)
 
@@ -108,23 +103,36 @@ class Process:
         return self.pid_file.exists() and not self.running()
 
     def start(self, command: list[str], env: dict[str, str] | None = None) -> int:
+        """Start ``command`` detached, output to the log file; write and return its pid.
+
+        os.posix_spawn rather than subprocess.Popen: a Popen object expects to be waited
+        for, and warns when collected while its process still runs, which is the point here.
+        """
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
             log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} starting: {' '.join(command)}\n".encode())
             log.flush()
-            child = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=env, cwd=self.root, start_new_session=True,
-            )
-        self.pid_file.write_text(f"{child.pid}\n")
-        _CHILDREN.append(child)
-        self._child = child  # so that exited() can tell the exit status while we wait
-        return child.pid
+            pid = os.posix_spawn(command[0], command, dict(os.environ if env is None else env), file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_DUP2, log.fileno(), 1),
+                (os.POSIX_SPAWN_DUP2, log.fileno(), 2),
+            ], setsid=True)  # a session of its own: Ctrl-C on `make` does not reach it
+        self.pid_file.write_text(f"{pid}\n")
+        self._spawned, self._exit_code = pid, None
+        return pid
 
     def exited(self) -> int | None:
         """Exit code if this process was started by us and has exited, else None."""
-        child = getattr(self, "_child", None)
-        return child.poll() if child is not None else None
+        if self._spawned is None or self._exit_code is not None:
+            return self._exit_code
+        try:
+            pid, status = os.waitpid(self._spawned, os.WNOHANG)
+        except ChildProcessError:  # reaped elsewhere: it is gone, status unknown
+            self._exit_code = -1
+            return self._exit_code
+        if pid:
+            self._exit_code = os.waitstatus_to_exitcode(status)
+        return self._exit_code
 
     def stop(self, timeout: float = 10.0) -> int:
         """SIGTERM, then SIGKILL after ``timeout``; removes the pid file. Returns how many were stopped.
@@ -153,6 +161,10 @@ def _terminate(pid: int, alive, timeout: float) -> None:
         _signal(pid, signal.SIGKILL)
         while alive():
             time.sleep(0.05)
+    try:  # if this Python process started it, collect its exit status (no zombie left)
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
 
 
 def _signal(pid: int, sig: int) -> None:
