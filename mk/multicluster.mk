@@ -28,3 +28,16 @@ delete-east-west: ## delete the kind clusters east and west of level 7
 	@command -v kind >/dev/null || { echo "kind is not installed: there is no kind cluster to delete."; exit 2; }
 	kind delete cluster --name east
 	kind delete cluster --name west
+
+# Level 7's tests make a root CA with openssl (labs/07-multicluster/certs.sh): on a fresh CI
+# machine, install it; elsewhere, say what is missing.
+TEST_PREREQS += openssl-for-tests
+
+.PHONY: openssl-for-tests
+openssl-for-tests: ## make sure openssl is there for level 7's tests (installed with apt-get when CI=true)
+	@command -v openssl >/dev/null || { \
+	  if [ "$${CI:-}" = true ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq openssl >/dev/null; \
+	  else \
+	    echo "openssl-for-tests: openssl is not installed, so level 7's tests will fail: apt install openssl (or brew install openssl)." >&2; \
+	  fi; }

@@ -181,6 +181,10 @@ solve() {
 # Everything the level added, then the app of level 2 as it was, without sidecars.
 reset() {
   : "${LAB_DIR:?LAB_DIR is not set: run this through make reset-5}"
+  case "${ISTIO:-}" in
+    "" | uninstall) ;;
+    *) log "ISTIO=${ISTIO} is not understood: use make reset-5 (keeps Istio) or make reset-5 ISTIO=uninstall."; exit 2 ;;
+  esac
   kubectl delete -f "$LAB_DIR/manifests/app-account-v2.yaml" -f "$LAB_DIR/manifests/app-loadgen.yaml" \
     --ignore-not-found >&2
   # Istio's own kinds exist only while its CRDs do (istioctl uninstall --purge removes them).

@@ -9,7 +9,7 @@ CONTAINERS_CACHE="${CONTAINERS_CACHE:-$REPO_ROOT/.cache/containers}"
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$CONTAINERS_CACHE/containers.conf}"
 # The local Debian base that stands in for the official Python image when no registry is reachable.
 LOCAL_BASE_IMAGE="${LOCAL_BASE_IMAGE:-localhost/workshop/base-python:bookworm}"
-SERVICES=(gateway customer order account loadgen)
+SERVICES=(gateway customer order account loadgen invoice)
 
 log() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; }
 die() { log "$*"; exit 2; }

@@ -78,10 +78,10 @@ def test_normalize(line, normalized):
 def test_equivalents_make_the_learners_cluster_and_the_test_cluster_one():
     from workshop.doctest.matcher import equivalents
 
-    extra = equivalents({"<CONTEXT>": ["kind-workshop", "workshop-sim-2"], "<K8S>": ["v1.37.0", "v1.36.3"]})
-    page = "→ kube context: kind-workshop (cluster kind-workshop, server https://127.0.0.1:39211)\nServer v1.37.0"
-    sim = "→ kube context: workshop-sim-2 (cluster workshop-sim-2, server https://127.0.0.1:40001)\nServer v1.36.3"
+    extra = equivalents({"<CONTEXT>": ["kind-workshop", "workshop-sim-2"], "<K8S>": ["v9.8.7", "v9.8.6"]})
+    page = "→ kube context: kind-workshop (cluster kind-workshop, server https://127.0.0.1:39211)\nServer v9.8.7"
+    sim = "→ kube context: workshop-sim-2 (cluster workshop-sim-2, server https://127.0.0.1:40001)\nServer v9.8.6"
     assert mismatch(page, sim, extra) is None
     assert mismatch(page, sim) is not None, "without the equivalents the names differ"
     assert mismatch(page, sim.replace("workshop-sim-2 (", "prod-eu ("), extra) is not None
-    assert mismatch("Server v1.37.0", "Server v1.37.01", extra) is not None
+    assert mismatch("Server v9.8.7", "Server v9.8.70", extra) is not None

@@ -65,9 +65,13 @@ def test_a_page_that_leaves_something_behind_is_caught(tmp_path, kubeconfig):
         """)
     try:
         result = run_page(page, "sim", kubeconfig, out=io.StringIO(), cleanup_timeout=5)
+        assert not result.ok
+        assert result.cleanup_problem.startswith("the cleanup did not leave the cluster as found: left behind:")
+        assert f"Namespace {name} (v1)" in result.cleanup_problem
+        assert result.cleanup_problem.endswith(f"(the runner then deleted namespace {name})")
+        phase = subprocess.run(["kubectl", "get", "namespace", name, "-o", "jsonpath={.status.phase}",
+                                "--ignore-not-found"], env=page_env(kubeconfig, None), capture_output=True, text=True)
+        assert phase.stdout in ("", "Terminating")
     finally:
         subprocess.run(["kubectl", "delete", "namespace", name, "--wait=false", "--ignore-not-found"],
                        env=page_env(kubeconfig, None), capture_output=True, check=True)
-    assert not result.ok
-    assert result.cleanup_problem.startswith("the cleanup did not leave the cluster as found: left behind:")
-    assert f"Namespace {name} (v1)" in result.cleanup_problem

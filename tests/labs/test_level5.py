@@ -282,7 +282,7 @@ def lab(kubeconfig, request):
 
     def cleanup():
         lab.run("make", "-s", "reset-5", "ISTIO=uninstall")
-        lab.run("kubectl", "delete", "namespace", "workshop", "--ignore-not-found", "--wait=false")
+        lab.run("kubectl", "delete", "namespace", "workshop", "--ignore-not-found", "--wait=true", "--timeout=120s")
 
     request.addfinalizer(cleanup)
     return lab

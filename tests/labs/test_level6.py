@@ -168,3 +168,19 @@ def test_reset_leaves_nothing_behind(solved):
     lab("reset", LEVEL, solved)
     for namespace in (NAMESPACE, "knative-serving"):
         assert kubectl(solved, "get", "namespace", namespace, check=False).returncode != 0, f"{namespace} is still there"
+
+
+def test_the_checks_helpers_do_what_their_docstring_says():
+    import doctest
+    import importlib.util
+
+    from labrun import REPO_ROOT
+
+    path = REPO_ROOT / "labs" / "06-knative" / "checks" / "level6_knative.py"
+    spec = importlib.util.spec_from_file_location("level6_knative", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert doctest.testmod(module).failed == 0
+    assert module.split_problems([{"revisionName": "invoice-v1", "percent": 80, "tag": "current"},
+                                  {"revisionName": "invoice-v2", "percent": 10, "tag": "candidate"}]) == [
+        "invoice-v2 gets 10%, not 20%", "percentages add up to 90, not 100"]

@@ -138,3 +138,19 @@ def test_reset_leaves_nothing_behind_in_either_cluster(solved):
         leftovers = kubectl(solved, context, "get", "clusterroles,clusterrolebindings", "-o", "name").stdout
         assert "istio" not in leftovers, f"Istio's cluster-wide objects are still in {context}:\n{leftovers}"
     assert not STATE_DIR.exists()
+
+
+def test_the_checks_helpers_do_what_their_docstring_says():
+    import doctest
+    import importlib.util
+
+    path = REPO_ROOT / "labs" / "07-multicluster" / "checks" / "level7_mesh.py"
+    spec = importlib.util.spec_from_file_location("level7_mesh", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert doctest.testmod(module).failed == 0
+    assert module.kubeconfig_servers("clusters:\n- name: west\n  cluster: {server: 'https://172.18.0.3:6443'}\n") == [
+        "https://172.18.0.3:6443"]
+    assert module.kubeconfig_servers("not: [valid") == []
+    assert module.has_ready_sidecar({"spec": {"initContainers": [{"name": "istio-proxy"}]},
+                                     "status": {"initContainerStatuses": [{"name": "istio-proxy", "ready": False}]}}) is False

@@ -189,3 +189,19 @@ def test_a_second_cluster_is_separate(api_client, api_client_2, namespace, kubec
 
         contexts = [yaml.safe_load(path.read_text())["current-context"] for path in (kubeconfig, kubeconfig_2)]
         assert contexts == ["workshop-sim", "workshop-sim-2"]
+
+
+def test_every_node_renews_a_lease_so_it_stays_ready(api_client, on_sim):
+    """Without a lease per node, the node lifecycle controller marks nodes NotReady within a
+    minute and their pods lose Ready: the lab checks would then fail at random."""
+    if not on_sim:
+        pytest.skip("a real cluster's kubelets renew their own leases")
+    core, coordination = client.CoreV1Api(api_client), client.CoordinationV1Api(api_client)
+    nodes = {node.metadata.name for node in core.list_node().items}
+
+    def leased_nodes():
+        leases = coordination.list_namespaced_lease("kube-node-lease").items
+        renewed = {lease.metadata.name for lease in leases if lease.spec.renew_time}
+        return nodes <= renewed and renewed
+
+    wait_for(f"every node {sorted(nodes)} has a renewed lease", leased_nodes, timeout=30)

@@ -212,5 +212,9 @@ def run_page(page: Page, mode: str, kubeconfig: Path | None, out=sys.stdout, che
         shutil.rmtree(workdir, ignore_errors=True)
     if before is not None:
         result.cleanup_problem = snapshot.difference(before, env, timeout=cleanup_timeout)
+        if result.cleanup_problem:
+            removed = snapshot.remove_namespaces_left(before, env)
+            if removed:
+                result.cleanup_problem += f" (the runner then deleted namespace {', '.join(removed)})"
     result.seconds = time.monotonic() - started
     return result

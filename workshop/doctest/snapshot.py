@@ -83,3 +83,14 @@ def difference(before: set[Key], env: dict[str, str], timeout: float = 120.0) ->
                 parts.append(f"removed although the page did not create them: {describe(removed)}")
             return "the cleanup did not leave the cluster as found: " + "; ".join(parts)
         time.sleep(2)
+
+
+def remove_namespaces_left(before: set[Key], env: dict[str, str]) -> list[str]:
+    """Delete the namespaces that are there now and were not before (not waiting): after a
+    failed page, so that the next page, or test, starts from the cluster as it was."""
+    added = [name for api, kind, _, name in take(env, include_deleting=True) - before
+             if (api, kind) == ("v1", "Namespace")]
+    if added:
+        subprocess.run(["kubectl", "delete", "namespace", *added, "--wait=false", "--ignore-not-found"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    return added

@@ -64,15 +64,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--kubeconfig", type=Path, help="grade this cluster instead of the sim (already solved)")
     args = parser.parse_args(argv)
-    kubeconfig = args.kubeconfig
+    kubeconfig, started_sim = args.kubeconfig, None
     if kubeconfig is None:
         from workshop.sim.cluster import Sim
 
         sim = Sim(1)
+        if not sim.is_up():
+            started_sim = sim  # like the tests: stop what we started, leave a running sim alone
         sim.up(out=sys.stderr)
         kubeconfig = sim.kubeconfig
-        solve(args.level, kubeconfig)
-    seconds, cpu, report = time_runs(args.level, kubeconfig, args.runs)
+    try:
+        if args.kubeconfig is None:
+            solve(args.level, kubeconfig)
+        seconds, cpu, report = time_runs(args.level, kubeconfig, args.runs)
+    finally:
+        if started_sim is not None and os.environ.get("WORKSHOP_SIM_KEEP") != "1":
+            started_sim.down(out=sys.stderr)
     print(f"bench-check: runs={len(seconds)} seconds={' '.join(f'{s:.3f}' for s in seconds)} "
           f"median_cpu_seconds={statistics.median(cpu):.3f} load_average={os.getloadavg()[0]:.1f}", file=sys.stderr)
     print(f"bench-check: level={args.level} checks={len(report['checks'])} "

@@ -60,6 +60,9 @@ def nodes_manifest(count: int) -> str:
     return "\n---\n".join(template.substitute(name=name) for name in node_names(count))
 
 
+NODE_LEASE_SECONDS = 40
+
+
 def command(kwok: Path, kubeconfig: Path, stages: Path) -> list[str]:
     return [
         str(kwok),
@@ -68,4 +71,7 @@ def command(kwok: Path, kubeconfig: Path, stages: Path) -> list[str]:
         "--manage-all-nodes=false",
         f"--manage-nodes-with-annotation-selector={NODE_ANNOTATION_SELECTOR}",
         f"--cidr={POD_CIDR}",
+        # Without leases the node lifecycle controller marks the fake nodes NotReady about
+        # once a minute, and their pods lose Ready for good: kwok renews a lease per node.
+        f"--node-lease-duration-seconds={NODE_LEASE_SECONDS}",
     ]
