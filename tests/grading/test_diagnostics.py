@@ -59,3 +59,14 @@ def test_diagnostics_never_raise(stub, tmp_path):
     cluster = Cluster.connect(kubeconfig=str(stub.kubeconfig(tmp_path)))
     [line] = diagnostics.describe(cluster, {"kind": "Deployment", **deployment("account")})
     assert line.startswith("deployment/account: (no diagnostics: Your identity may not read")
+
+
+def test_a_knative_service_is_not_diagnosed_as_a_core_service(stub, tmp_path):
+    """A Knative Service has no selector: "selects no pod" would send the learner the wrong way."""
+    stub.objects["/api/v1/namespaces/workshop/pods"] = []
+    stub.objects["/api/v1/namespaces/workshop/events"] = []
+    cluster = Cluster.connect(kubeconfig=str(stub.kubeconfig(tmp_path)))
+    knative = {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
+               "metadata": {"name": "invoice", "namespace": "workshop"},
+               "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "RevisionFailed"}]}}
+    assert diagnostics.describe(cluster, knative) == ["service/invoice: condition Ready=False (RevisionFailed)"]

@@ -317,3 +317,19 @@ def test_testinfra_runs_host_checks(stub, tmp_path, write_checks):
     run = run_workshop_check(2, "--kubeconfig", str(stub.kubeconfig(tmp_path)), "--checks", str(checks),
                              json_path=tmp_path / "r2.json")
     assert run.returncode == 1, run.stdout
+
+
+def test_a_mismatch_in_what_was_written_fails_at_once(stub, tmp_path, write_checks):
+    # spec.replicas is what the learner wrote: re-reading cannot change it, so no waiting (unless --wait).
+    stub.objects[DEPLOYMENTS] = [deployment("account", replicas=1)]
+    checks = write_checks({"check_spec.py": """
+        from workshop.grading import check, verify
+
+        @check(id="t-spec", title="account asks for 2 replicas", hint="Scale it", timeout=20)
+        def check_spec(cluster, namespace):
+            with verify() as v:
+                v.match(cluster.get("Deployment", "account", namespace), {"spec": {"replicas": 2}})
+    """})
+    run = run_workshop_check(2, "--kubeconfig", str(stub.kubeconfig(tmp_path)), "--checks", str(checks),
+                             json_path=tmp_path / "r.json")
+    assert run.returncode == 1 and run.report["checks"][0]["attempts"] == 1 and run.seconds < 15

@@ -35,9 +35,11 @@ from workshop.doctest import markers as marker_labels
 from workshop.doctest import snapshot
 from workshop.doctest.matcher import ELLIPSIS, equivalents, mismatch
 from workshop.doctest.pages import Block, Page
-from workshop.doctest.shell import Shell
+from workshop.doctest.shell import DEFAULT_TIMEOUT, Shell
 
 MODES = ("sim", "e2e")
+# Seconds one command may take. A real cluster pulls images and starts Istio: more time.
+COMMAND_TIMEOUT = {"sim": DEFAULT_TIMEOUT, "e2e": max(DEFAULT_TIMEOUT, 900.0)}
 # make variables that would leak from an outer `make e2e` into a page's own `make` commands.
 MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR")
 
@@ -200,7 +202,7 @@ def run_page(page: Page, mode: str, kubeconfig: Path | None, out=sys.stdout, che
                 block_started = time.monotonic()
                 outcomes = []
                 for command in block.commands:
-                    outcomes.append(shell.run(command.text))
+                    outcomes.append(shell.run(command.text, timeout=COMMAND_TIMEOUT[mode]))
                     if outcomes[-1].error:
                         break
                 problem = _check_output(block, outcomes, extra)

@@ -30,7 +30,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-DEFAULT_TIMEOUT = float(os.environ.get("DOCTEST_TIMEOUT", "300"))
+
+
+def _timeout_from_env() -> float:
+    value = os.environ.get("DOCTEST_TIMEOUT", "300")
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if seconds <= 0:
+        raise SystemExit(f"DOCTEST_TIMEOUT must be a number of seconds above 0, got {value!r}.")
+    return seconds
+
+
+DEFAULT_TIMEOUT = _timeout_from_env()
 
 
 @dataclass

@@ -22,11 +22,21 @@ def describe(cluster: Cluster, obj: dict) -> list[str]:
     when they are healthy (is the sidecar there?)."""
     try:
         lines = conditions(obj) + [f"event: {line}" for line in events(cluster, obj)]
-        if obj.get("kind") in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Service"):
+        if is_workload(obj):
             lines += pods(cluster, obj)
         return [f"{object_ref(obj)}: {line}" for line in lines]
     except (CannotCheck, Transient, KeyError, TypeError) as error:
         return [f"{object_ref(obj)}: (no diagnostics: {error})"]
+
+
+WORKLOAD_KINDS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Service"}
+
+
+def is_workload(obj: dict) -> bool:
+    """Objects whose pods say why they are not ready: a core Service, not a Knative Service."""
+    api_version = obj.get("apiVersion", "v1")
+    group = api_version.split("/")[0] if "/" in api_version else ""
+    return obj.get("kind") in WORKLOAD_KINDS and group in ("", "apps")
 
 
 # Conditions that are bad news when True; every other condition is bad news when not True.

@@ -26,9 +26,14 @@ def use_colour(stream) -> bool:
     return hasattr(stream, "isatty") and stream.isatty() and "NO_COLOR" not in os.environ
 
 
+ENGINES = ("docker", "podman")
+
+
 def header(result: RunResult) -> str:
     if result.server in ("", "?"):
         return f"Grading level {result.level} ({result.title}): no cluster to grade"
+    if result.context in ENGINES:  # a level that grades the container engine, not a cluster
+        return f"Grading level {result.level} ({result.title}) on your container engine ({result.server})"
     version = f", Kubernetes {result.server_version}" if result.server_version else ""
     return f"Grading level {result.level} ({result.title}) on context {result.context or '?'} ({result.server}{version})"
 

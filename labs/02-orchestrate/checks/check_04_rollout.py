@@ -42,7 +42,7 @@ def check_rolled_out_v2(cluster, namespace):
     versions = [service_version(item["spec"]["template"]) for item in replica_sets]
     with verify() as v:
         if "v2" not in versions:
-            v.fail("replicaset(app=account) SERVICE_VERSION", "<one ReplicaSet with v2>",
+            v.fail("replicasets(app=account).spec.template SERVICE_VERSION", "<one ReplicaSet with v2>",
                    ", ".join(f"{v_} (revision {revision(rs)})" for v_, rs in zip(versions, replica_sets)) or "none")
 
 

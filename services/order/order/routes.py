@@ -1,6 +1,6 @@
 """HTTP endpoints of the order service."""
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 
 from servicekit.app import kit, traced
 from servicekit.errors import ApiError
@@ -72,6 +72,8 @@ def create_order():
     )
     if reply.ok:
         answer = data.finish(k.db, key, order["id"], "paid", 201, {"balance_cents": reply.body.get("balance_cents")})
+        if current_app.extensions.get("invoicing"):  # committed: now the invoice, in the background
+            current_app.extensions["invoicing"].order_paid(order)
         return traced(k.config, answer, 201, reply.hops())
     if reply.status in (404, 409):
         # The account said no (no such account, insufficient funds): a final answer, remembered.
