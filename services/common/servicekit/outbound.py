@@ -24,6 +24,8 @@ TRACE_HEADERS = (
     "x-b3-flags",
     "b3",
     "x-ot-span-context",
+    # W3C baggage: level 5 routes testers by `baggage: tester=true`, so it must travel every hop.
+    "baggage",
 )
 
 
