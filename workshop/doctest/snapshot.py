@@ -24,6 +24,13 @@ VOLATILE = {
     "endpointslices.discovery.k8s.io", "nodes", "componentstatuses",
 }
 VOLATILE_GROUP = ".metrics.k8s.io"
+
+
+def made_by_the_control_plane(kind: str, namespace: str, name: str) -> bool:
+    """Objects controllers create by themselves (in every namespace, or for their own identity):
+    on a cluster that has just started they appear while a page runs, through no fault of its own."""
+    return ((kind, name) in {("ConfigMap", "kube-root-ca.crt"), ("ServiceAccount", "default")}
+            or (kind == "ServiceAccount" and namespace == "kube-system"))
 COLUMNS = ("custom-columns=API:.apiVersion,KIND:.kind,NS:.metadata.namespace,NAME:.metadata.name,"
            "DELETING:.metadata.deletionTimestamp,OWNER:.metadata.ownerReferences[0].kind")
 
@@ -54,6 +61,8 @@ def take(env: dict[str, str], include_deleting: bool = False) -> set[Key]:
             continue
         api, kind, namespace, name, deleting, owner = fields
         if owner != "<none>" or (deleting != "<none>" and not include_deleting):
+            continue
+        if made_by_the_control_plane(kind, namespace, name):
             continue
         objects.add((api, kind, namespace, name))
     return objects
