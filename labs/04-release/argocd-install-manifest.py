@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write Argo CD's install manifest for a version, taken from its Go module (no GitHub needed).
 
-    $ python3 labs/04-release/argocd-install-manifest.py v3.6.1 .cache/argocd/install-v3.6.1.yaml
+    $ python3 labs/04-release/argocd-install-manifest.py "$ARGOCD_VERSION" .cache/argocd/install.yaml
 
 The test cluster (the sim) runs on machines that reach package registries only. The same
 manifests/install.yaml that learners apply from GitHub is in the module
@@ -32,7 +32,7 @@ def fail(message: str) -> int:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        return fail("usage: argocd-install-manifest.py VERSION OUTPUT (for example v3.6.1 install.yaml).")
+        return fail("usage: argocd-install-manifest.py VERSION OUTPUT (VERSION is ARGOCD_VERSION of versions.env).")
     version, output = argv[0], Path(argv[1])
     go = shutil.which("go")
     if go is None:

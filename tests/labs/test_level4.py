@@ -207,7 +207,7 @@ def test_the_bump_refuses_bad_input_in_one_sentence(args, says, tmp_path):
 
 def test_the_argocd_manifest_helper_refuses_in_one_sentence(tmp_path):
     helper = LAB / "argocd-install-manifest.py"
-    for args in ([], ["v3.6.1"]):
+    for args in ([], ["v1.0.0"]):
         done = subprocess.run([sys.executable, str(helper), *args], capture_output=True, text=True, timeout=30)
         assert done.returncode == 2 and done.stderr.startswith("argocd-install-manifest: usage:"), done.stderr
     empty_path = {**os.environ, "PATH": str(tmp_path)}

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from labrun import REPO_ROOT, grade, kubectl, lab, token_kubeconfig
 
+from workshop.grading.engine import lab_target
 from workshop.levels import LEVELS
 
 RBAC = REPO_ROOT / "workshop" / "grading" / "rbac.yaml"
@@ -28,6 +29,8 @@ def solvable_levels() -> list[int]:
         script = level.folder / "lab.sh"
         if level.number in NEEDS_TWO_CLUSTERS:
             continue
+        if lab_target(level.folder / "checks") != "cluster":
+            continue  # level 1 grades the container engine: no cluster identity to restrict
         if (level.folder / "checks").is_dir() and script.is_file() and "\nsolve()" in script.read_text():
             found.append(level.number)
     return found
@@ -50,14 +53,26 @@ def checker(kubeconfig: Path, tmp_path_factory) -> Path:
     kubectl(kubeconfig, "delete", "-f", str(RBAC), "--wait=false", check=False)
 
 
+def stand_in_for_missing_controllers(level: int, api_client) -> None:
+    """Write, as the admin, the status a controller the sim lacks would write (the checker only reads it)."""
+    if level == 6:  # Knative Serving's controller: Revisions and the Service's Ready status
+        from test_level6 import reconcile_service
+
+        reconcile_service(api_client)
+
+
 @pytest.mark.cluster
 @pytest.mark.slow
 @pytest.mark.parametrize("level", solvable_levels())
-def test_every_lab_passes_under_the_view_only_identity(level, kubeconfig, checker, tmp_path):
+def test_every_lab_passes_under_the_view_only_identity(level, kubeconfig, checker, tmp_path, api_client,
+                                                     monkeypatch):
+    # Level 4's Application points at a fork: any URL does, the sim never fetches it.
+    monkeypatch.setenv("REPO_URL", "https://example.com/learner/microservices-workshop.git")
     lab("reset", level, kubeconfig)
     try:
         lab("deploy", level, kubeconfig)
         lab("solve", level, kubeconfig)
+        stand_in_for_missing_controllers(level, api_client)
         graded = grade(level, checker, tmp_path, "--wait", "60")
         assert graded.returncode == 0, graded.stdout
         assert graded.report["earned"] == graded.report["total"] > 0
