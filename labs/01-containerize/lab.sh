@@ -55,7 +55,7 @@ reset() {
     "$name" compose down --volumes >&2
   elif [[ "$name" == podman ]]; then
     scripts/containers/app.sh down >&2
-    podman volume ls -q | grep -E '^workshop-(customer|order|account)-data$' | xargs -r podman volume rm -f >/dev/null
+    podman volume ls -q | { grep -E '^workshop-(customer|order|account)-data$' || true; } | xargs -r podman volume rm -f >/dev/null
     podman network rm -f workshop >/dev/null 2>&1 || true
   fi
   log "Level 1 is reset: no container, network or volume of the application is left (images are kept)."

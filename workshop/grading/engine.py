@@ -89,8 +89,12 @@ class ContainerEngine:
 
     def containers_of(self, image: str) -> list[dict]:
         """``inspect`` of every running container started from ``image``."""
-        done = self.run("ps", "--filter", f"ancestor={image}", "--format", "{{.ID}}")
-        ids = done.stdout.split() if done.returncode == 0 else []
+        ids: list[str] = []
+        # Podman names a locally built image localhost/<name>, and its filter wants that name.
+        names = [image, f"localhost/{image}"] if self.name == "podman" and "/" in image else [image]
+        for name in names:
+            done = self.run("ps", "--filter", f"ancestor={name}", "--format", "{{.ID}}")
+            ids += [found for found in done.stdout.split() if found not in ids] if done.returncode == 0 else []
         if not ids:
             return []
         inspected = self.run("inspect", *ids)
@@ -110,7 +114,9 @@ def health_status(container: dict) -> str:
 
 def health_command(image: dict) -> str | None:
     """The image's HEALTHCHECK as a shell command line, or None when it has none."""
-    test = ((image.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
+    # Docker keeps it under Config; Podman at the top level of `image inspect`.
+    healthcheck = (image.get("Config") or {}).get("Healthcheck") or image.get("Healthcheck") or {}
+    test = healthcheck.get("Test") or []
     if not test or test[0] == "NONE":
         return None
     if test[0] == "CMD-SHELL":
