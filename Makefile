@@ -99,9 +99,7 @@ cluster-delete: ## delete the local kind cluster `workshop`
 	@command -v kind >/dev/null || { echo "kind is not installed: there is no kind cluster to delete."; exit 2; }
 	kind delete cluster --name $(KIND_CLUSTER)
 
-##@ Levels
-
-# lab-N, solve-N and reset-N change the cluster: scripts/lab.sh prints the context
+# Levels: lab-N, solve-N and reset-N change the cluster: scripts/lab.sh prints the context
 # and refuses one that is not local. check-N only reads.
 define LEVEL_TARGETS
 .PHONY: lab-$(1) solve-$(1) reset-$(1) check-$(1)
