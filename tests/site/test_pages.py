@@ -30,3 +30,12 @@ def test_commands_and_output_are_separate_blocks(level):
         for line in block.splitlines():
             assert line.startswith("$ ") or line.startswith("  ") or not line.strip(), (
                 f"{level.slug}: output line inside a command block: {line!r}")
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda level: level.slug)
+def test_manifests_are_included_never_pasted(level):
+    """One source of truth: a page shows a manifest with {literalinclude} from the lab folder,
+    so what the learner reads is what `make lab-N` and the checks use."""
+    page = (level.folder / "README.md").read_text()
+    pasted = re.findall(r"^```ya?ml\s*$", page, re.M)
+    assert not pasted, f"{level.slug}: paste no YAML; use {{literalinclude}} of the file in labs/{level.slug}/"
