@@ -260,6 +260,10 @@ def test_k_selects_checks_by_id(stub, tmp_path, write_checks):
                              "-k", "t-available", json_path=tmp_path / "r.json")
     assert run.returncode == 0, run.stdout
     assert [item["id"] for item in run.report["checks"]] == ["t-available"]
+    # A subset that passes is not the level done: say so, and how to grade all of it.
+    assert run.report["not_selected"] == 1
+    assert "Level 2 is done" not in run.stdout
+    assert "1 other check(s) of level 2 were not run: make check-2 grades the whole level." in run.stdout
 
 
 GATEWAY_CHECK = """

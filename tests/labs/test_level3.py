@@ -177,8 +177,8 @@ BROKEN = {
                             {"l3-call-chain"},
                             'traffic gateway → account: expected "denied", got "allowed (ingress of account: allowed by '
                             'networkpolicy/account)"'),
-    "cordoned": (["cordon", "kwok-node-1"], {"l3-uncordoned"},
-                 "node/kwok-node-1.spec.unschedulable: expected not set, got true"),
+    "cordoned": (["cordon", "workshop-worker"], {"l3-uncordoned"},
+                 "node/workshop-worker.spec.unschedulable: expected not set, got true"),
 }
 
 
@@ -210,7 +210,7 @@ def test_draining_a_node_respects_the_budgets_and_the_app_heals(solved, tmp_path
     ReplicaSets replace them on the other nodes, every budget holds throughout."""
     if not simulated:
         pytest.skip("drains a node of the sim by name")
-    node = "kwok-node-2"
+    node = "workshop-worker2"
     try:
         kubectl(solved, "drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=120s", timeout=180)
         pods = json.loads(kubectl(solved, *NS, "get", "pods", "-o", "json").stdout)["items"]

@@ -71,7 +71,7 @@ def test_deployment_becomes_available_with_ready_pods_on_nodes(api_client, names
         assert pod_ready(pod), f"{pod.metadata.name}: not Ready"
         assert pod.spec.node_name, f"{pod.metadata.name}: not scheduled"
         if on_sim:
-            assert pod.spec.node_name.startswith("kwok-node-")
+            assert pod.spec.node_name.startswith("workshop-worker")
 
 
 def test_native_sidecar_pod_becomes_ready_with_init_container_status(api_client, namespace):

@@ -105,6 +105,7 @@ def run_checks(cluster: Cluster, checks_dir: Path, args: argparse.Namespace, res
         pytest_args += ["-k", args.select]
     pytest.main(pytest_args, plugins=[plugin])
     result.checks = plugin.results
+    result.not_selected = plugin.not_selected
     result.cannot_check += plugin.load_errors
     result.cannot_check += list(dict.fromkeys(item.message for item in plugin.results if item.status == ERROR))
     if not plugin.results and not plugin.load_errors:

@@ -46,6 +46,7 @@ class GradingPlugin:
         self.waiting = wait > 0  # the learner asked to wait (--wait): never cut a check short
         self.results: list[CheckResult] = []
         self.load_errors: list[str] = []
+        self.not_selected = 0
 
     # --- pytest wiring -----------------------------------------------------------------
     def pytest_configure(self, config):
@@ -65,6 +66,9 @@ class GradingPlugin:
     def pytest_collection_modifyitems(self, items):
         for item in items:  # so that `workshop check 2 -k l2-probes` selects by check id
             item.extra_keyword_matches.add(spec_of(item).id)
+
+    def pytest_deselected(self, items):
+        self.not_selected += len(items)
 
     @pytest.fixture(scope="session")
     def cluster(self) -> Cluster:

@@ -87,6 +87,9 @@ def next_step(result: RunResult) -> str:
         hint += "" if hint.endswith((".", "!", "?")) else "."
         return (f"Next: {hint} Then run make check-{result.level} again "
                 f"(just after a change, make check-{result.level} CHECK_ARGS='--wait 60' waits for the cluster to settle).")
+    if result.not_selected:
+        return (f"Every selected check passes; {result.not_selected} other check(s) of level {result.level} "
+                f"were not run: make check-{result.level} grades the whole level.")
     following = result.level + 1
     if following <= 7:
         return f"Level {result.level} is done. Next: level {following}, make lab-{following}."

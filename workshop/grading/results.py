@@ -55,6 +55,7 @@ class RunResult:
     exit_status: int = 0
     cannot_check: list[str] = field(default_factory=list)  # sentences saying what to run
     checks: list[CheckResult] = field(default_factory=list)
+    not_selected: int = 0  # checks of the level left out by `-k`: a pass then is not the level done
     schema: str = SCHEMA
 
     @property

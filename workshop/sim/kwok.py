@@ -51,7 +51,9 @@ def write_stages(path: Path) -> Path:
 
 
 def node_names(count: int) -> list[str]:
-    return [f"kwok-node-{number}" for number in range(1, count + 1)]
+    """Named as kind names the workers of the cluster `workshop` (workshop-worker, workshop-worker2,
+    ...), so a page's `kubectl drain workshop-worker` means the same node on the sim."""
+    return [f"workshop-worker{number if number > 1 else ''}" for number in range(1, count + 1)]
 
 
 def nodes_manifest(count: int) -> str:
