@@ -19,6 +19,8 @@ COMMANDS = {
     "guard": ("workshop.commands.guard", "print the kube context and refuse one that is not local"),
     "versions": ("workshop.commands.versions", "print the pinned versions (versions.env)"),
     "lab": ("workshop.commands.lab", "find a level's lab folder and its scripts"),
+    "preload": ("workshop.preload", "pull every image the workshop needs once, then load them into kind"),
+    "requirements": ("workshop.requirements", "measure each level's CPU and memory requests on a cluster"),
     "sim": ("workshop.sim.cli", "start, stop and inspect the sim cluster used by the tests"),
 }
 

@@ -86,7 +86,7 @@ install_istio() {
         "download it as the Level 5 page says, or set ISTIO_DIR to where it is, then run make lab-5 again."
     exit 2
   fi
-  log "Installing Istio (demo profile, ingress gateway on 127.0.0.1:8080) with $istioctl ..."
+  log "Installing Istio (demo profile, ingress gateway on 127.0.0.1:9080) with $istioctl ..."
   "$istioctl" install -y -f "$LAB_DIR/install/istio-operator-demo.yaml" >&2
   install_addons "$dir"
 }
@@ -159,7 +159,7 @@ deploy() {
   deploy_app
   log ""
   log "Level 5 is deployed: Istio, its dashboards, and the app with sidecars in namespace $NAMESPACE."
-  log "Open the app (after step 2): http://127.0.0.1:8080/"
+  log "Open the app (after step 2): http://127.0.0.1:9080/"
   log "Open the dashboards: istioctl dashboard kiali | grafana | jaeger"
   log "Next: make check-5 shows what is still to do."
 }

@@ -34,8 +34,21 @@ other() { [[ "$1" == east ]] && echo west || echo east; }
 # kubectl in one cluster: k east get pods
 k() { local cluster="$1"; shift; kubectl --context "$(context_of "$cluster")" "$@"; }
 
-# Tests run this level on two sim clusters (contexts workshop-sim and workshop-sim-2).
-on_sim() { [[ "$EAST_CONTEXT" == workshop-sim* ]]; }
+# Tests run this level on two sim clusters, as `make lab-7` or as the page's own commands (contexts
+# named kind-east and kind-west that point at two sims). So the sim is told by what the context
+# points at, not by its name: its nodes are KWOK's fake ones (annotation kwok.x-k8s.io/node=fake).
+# Asked once per run (detect_sim, before anything changes), then read from SIM_CLUSTERS.
+SIM_CLUSTERS=""
+detect_sim() {
+  local marks
+  # One line per node: its kwok.x-k8s.io/node annotation, empty on a real node.
+  marks="$(k east get nodes -o jsonpath='{range .items[*]}{.metadata.annotations.kwok\.x-k8s\.io/node}{"\n"}{end}' 2>/dev/null || true)"
+  if [[ -n "$marks" ]] && ! grep -qvx fake <<<"$marks"; then SIM_CLUSTERS=yes; else SIM_CLUSTERS=no; fi
+}
+on_sim() {
+  [[ -n "$SIM_CLUSTERS" ]] || detect_sim
+  [[ "$SIM_CLUSTERS" == yes ]]
+}
 
 sim_helper() { "$REPO_ROOT/.venv/bin/python" "$LAB_DIR/sim.py" "$@"; }
 
@@ -47,6 +60,7 @@ guard_both() {
       exit 3
     }
   done
+  detect_sim
 }
 
 istio_version() { "$REPO_ROOT/.venv/bin/workshop" versions ISTIO_VERSION; }
@@ -111,19 +125,27 @@ install_cacerts() {
 install_istio() {
   local cluster="$1" networks="$2" istioctl
   local files=("$LAB_DIR/install/istio-$cluster.yaml" "$networks")
+  log "Installing Istio in $cluster (multi-primary, network-$cluster) ..."
   if on_sim; then
     log "Sim cluster $(context_of "$cluster"): what it can hold of Istio (no istiod process, no data plane)."
     sim_helper install "$(context_of "$cluster")" "${files[@]}"
     sim_helper install "$(context_of "$cluster")" "$LAB_DIR/install/eastwest-gateway-$cluster.yaml"
+    # istiod's webhook injects the sidecar into the pods of namespace workshop, so step 4's plain
+    # `kubectl apply` makes pods with a sidecar. The sim cannot run the webhook: this admission
+    # policy, rendered from the same files by the pinned istioctl, adds the same sidecar.
+    sim_helper injector "$(context_of "$cluster")" "${files[@]}"
     return
   fi
   istioctl="$(find_istioctl)"
-  log "Installing Istio in $cluster (multi-primary, network-$cluster) ..."
   "$istioctl" install --context "$(context_of "$cluster")" -y -f "${files[0]}" -f "${files[1]}" >&2
   "$istioctl" install --context "$(context_of "$cluster")" -y -f "$LAB_DIR/install/eastwest-gateway-$cluster.yaml" >&2
 }
 
-istio_installed() { k "$1" -n "$ISTIO_NAMESPACE" get deployment istiod istio-eastwestgateway >/dev/null 2>&1; }
+istio_installed() {
+  k "$1" -n "$ISTIO_NAMESPACE" get deployment istiod istio-eastwestgateway >/dev/null 2>&1 || return 1
+  # On the sim, the injection policy is part of the install (an older make lab-7 made none).
+  ! on_sim || k "$1" get mutatingadmissionpolicy workshop-sim-istio-sidecar-injector >/dev/null 2>&1
+}
 
 deploy() {
   : "${LAB_DIR:?LAB_DIR is not set: run this through make lab-7}"
@@ -155,15 +177,12 @@ remote_secret() {
     --server "$(api_server_for_peers "$to")" | k "$from" apply -f - >&2
 }
 
+# The learner's own `kubectl apply`: istiod's webhook (on the sim, the injection policy that
+# make lab-7 installed) gives the pods their sidecar.
 apply_workloads() {
   local cluster="$1"
   shift
-  if on_sim; then
-    # No webhook on the sim: the pinned Istio's injection renders the pods (as in level 5).
-    "$REPO_ROOT/.venv/bin/python" "$REPO_ROOT/labs/05-istio/sim.py" inject "$@" | k "$cluster" apply -f - >&2
-  else
-    k "$cluster" apply -f "$@" >&2
-  fi
+  k "$cluster" apply -f "$@" >&2
 }
 
 solve() {

@@ -12,15 +12,11 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$SCRIPT_DIR/lib.sh"
 
 build_one() {
-  local service="$1" base args=(--format docker --network=host --layers)
+  local service="$1" base
+  host_build_args
   base="$(base_image_arg)"
-  [[ -n "$base" ]] && args+=(--build-arg "BASE_IMAGE=$base")
-  # The host's pip settings and CA certificates, read-only and only while building,
-  # so pip inside the build reaches the package index the way the host does.
-  [[ -f /etc/pip.conf ]] && args+=(-v /etc/pip.conf:/etc/pip.conf:ro)
-  [[ -d /etc/ssl/certs ]] && args+=(-v /etc/ssl/certs:/etc/ssl/certs:ro)
   log "building workshop/$service:dev${base:+ on $base}"
-  podman build "${args[@]}" -q -t "workshop/$service:dev" \
+  podman build "${HOST_BUILD_ARGS[@]}" --layers -q -t "workshop/$service:dev" \
     -f "$REPO_ROOT/services/$service/Dockerfile" "$REPO_ROOT/services" >/dev/null
 }
 

@@ -23,3 +23,19 @@ base_image_arg() {
     printf '%s' "$LOCAL_BASE_IMAGE"
   fi
 }
+
+# The options every `podman build` needs on this machine, into the array HOST_BUILD_ARGS.
+# Used by build.sh, and by the doc runner's `podman` wrapper (workshop/doctest/runner.py), so
+# that a learner's unchanged `docker build` / `docker compose up --build` builds here too.
+host_build_args() {
+  local base
+  # docker format: an OCI image drops the Dockerfile's HEALTHCHECK, a Docker one keeps it.
+  HOST_BUILD_ARGS=(--format docker --network=host)
+  base="$(base_image_arg)"
+  [[ -n "$base" ]] && HOST_BUILD_ARGS+=(--build-arg "BASE_IMAGE=$base")
+  # The host's pip settings and CA certificates, read-only and only while building,
+  # so pip inside the build reaches the package index the way the host does.
+  [[ -f /etc/pip.conf ]] && HOST_BUILD_ARGS+=(-v /etc/pip.conf:/etc/pip.conf:ro)
+  [[ -d /etc/ssl/certs ]] && HOST_BUILD_ARGS+=(-v /etc/ssl/certs:/etc/ssl/certs:ro)
+  return 0
+}

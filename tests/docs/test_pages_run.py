@@ -1,5 +1,6 @@
 """Every lab page, run against the sim cluster: each block passes or is marked, and the
-page's cleanup leaves the cluster as the page found it."""
+page's cleanup leaves the cluster as the page found it. A page on two clusters (level 7) runs
+on the second one too, as kind-east and kind-west (workshop.doctest.pair)."""
 
 import io
 import subprocess
@@ -8,14 +9,19 @@ import uuid
 
 import pytest
 
+from workshop.doctest import pair
 from workshop.doctest.pages import lab_pages, read_page
-from workshop.doctest.runner import page_env, run_page
+from workshop.doctest.runner import page_env, run_page, uses_container_engine
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 
-@pytest.mark.parametrize("page", lab_pages(), ids=lambda page: page.name)
-def test_page_runs_on_the_sim(page, kubeconfig):
+# Level 1 runs no cluster: tests/docs/test_container_pages.py runs it on the container engine.
+@pytest.mark.parametrize("page", [page for page in lab_pages() if not uses_container_engine(page)],
+                         ids=lambda page: page.name)
+def test_page_runs_on_the_sim(page, kubeconfig, request, tmp_path):
+    if pair.needs_two_clusters(page):
+        kubeconfig = pair.write(kubeconfig, request.getfixturevalue("kubeconfig_2"), tmp_path / "kubeconfig")
     log = io.StringIO()
     result = run_page(page, "sim", kubeconfig, out=log)
     assert result.ok, result.report()
@@ -75,3 +81,27 @@ def test_a_page_that_leaves_something_behind_is_caught(tmp_path, kubeconfig):
     finally:
         subprocess.run(["kubectl", "delete", "namespace", name, "--wait=false", "--ignore-not-found"],
                        env=page_env(kubeconfig, None), capture_output=True, check=True)
+
+
+def test_what_a_page_leaves_in_the_other_cluster_is_caught(tmp_path, kubeconfig, kubeconfig_2):
+    both = pair.write(kubeconfig, kubeconfig_2, tmp_path / "kubeconfig")
+    name = f"doctest-{uuid.uuid4().hex[:6]}"
+    page = _page(tmp_path, f"""\
+        ```console
+        $ kubectl --context kind-west create namespace {name}
+        ```
+
+        ## Cleanup
+
+        ```console
+        $ kubectl --context kind-east get namespace {name} --ignore-not-found
+        ```
+        """)
+    try:
+        result = run_page(page, "sim", both, out=io.StringIO(), cleanup_timeout=5)
+        assert not result.ok
+        assert f"left behind: [kind-west] Namespace {name} (v1)" in result.cleanup_problem
+        assert result.cleanup_problem.endswith(f"(the runner then deleted namespace {name} (kind-west))")
+    finally:
+        subprocess.run(["kubectl", "--context", "kind-west", "delete", "namespace", name, "--wait=false",
+                        "--ignore-not-found"], env=page_env(both, None), capture_output=True, check=True)

@@ -3,8 +3,9 @@ fail → `make solve-7` → they pass → `make reset-7` leaves nothing behind i
 
 The sims run no istiod and no data plane: the install is what the sim can hold (every object
 `istioctl install` renders from the lab's own IstioOperator files, by the istioctl built from the
-pinned source, minus CRDs and webhooks), pods are injected by `istioctl kube-inject`, and the
-remote secrets are made by the real `istioctl create-remote-secret` against the other sim.
+pinned source, minus CRDs and webhooks), pods are injected at creation by an admission policy
+that adds what the pinned `istioctl kube-inject` renders (istiod's webhook cannot run here), and
+the remote secrets are made by the real `istioctl create-remote-secret` against the other sim.
 Whether traffic actually fails over needs a real pair of clusters: the page shows it.
 
 The tests of this module run in order and share both clusters.
@@ -100,6 +101,41 @@ def test_both_clusters_share_one_root_and_not_one_intermediate(started):
     assert verify.returncode == 0, verify.stderr
 
 
+def test_a_plain_apply_gets_pods_with_the_clusters_sidecar(started):
+    """As on kind, where istiod's webhook injects: the page's own `kubectl apply` of account."""
+    for name, context in (("east", started.east), ("west", started.west)):
+        kubectl(started, context, "apply", "-f", f"labs/07-multicluster/manifests/app-account-{name}.yaml")
+        kubectl(started, context, "-n", "workshop", "rollout", "status", "deployment/account", "--timeout=120s")
+        pods = yaml.safe_load(kubectl(started, context, "-n", "workshop", "get", "pods", "-l", "app=account",
+                                      "-o", "yaml").stdout)["items"]
+        assert pods, f"no account pod in {context}"
+        spec = pods[0]["spec"]
+        assert [c["name"] for c in spec["containers"]] == ["account"]
+        sidecars = {c["name"]: c for c in spec["initContainers"]}
+        assert list(sidecars) == ["istio-init", "istio-proxy"] and sidecars["istio-proxy"]["restartPolicy"] == "Always"
+        env = {item["name"]: item.get("value") for item in sidecars["istio-proxy"]["env"]}
+        assert (env["ISTIO_META_CLUSTER_ID"], env["ISTIO_META_NETWORK"]) == (name, f"network-{name}")
+        assert (env["ISTIO_META_WORKLOAD_NAME"], env["ISTIO_META_APP_CONTAINERS"]) == ("account", "account")
+        assert "sidecar.istio.io/status" in pods[0]["metadata"]["annotations"]
+        assert {v["name"] for v in spec["volumes"]} >= {"istio-envoy", "istio-token", "istiod-ca-cert"}
+
+
+def test_the_injection_policy_holds_istioctls_sidecar():
+    import doctest
+    import importlib.util
+
+    path = REPO_ROOT / "labs" / "07-multicluster" / "sim.py"
+    spec = importlib.util.spec_from_file_location("level7_sim", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert doctest.testmod(module).failed == 0
+    policy, binding = module.injection_policy([str(path.parent / "install" / "istio-west.yaml")])
+    expression = policy["spec"]["mutations"][0]["jsonPatch"]["expression"]
+    assert '"/spec/initContainers/-"' in expression and 'name: "istio-proxy"' in expression
+    assert '"network-west"' in expression and "placeholder" not in expression
+    assert binding["spec"]["matchResources"]["namespaceSelector"] == {"matchLabels": {"istio-injection": "enabled"}}
+
+
 @pytest.fixture(scope="module")
 def solved(started: Pair) -> Pair:
     lab("solve", started)
@@ -152,5 +188,7 @@ def test_the_checks_helpers_do_what_their_docstring_says():
     assert module.kubeconfig_servers("clusters:\n- name: west\n  cluster: {server: 'https://172.18.0.3:6443'}\n") == [
         "https://172.18.0.3:6443"]
     assert module.kubeconfig_servers("not: [valid") == []
+    # an empty $WEST_IP on a real cluster: a secret no istiod can use
+    assert module.unreachable_from_pods("https://:6443") and not module.unreachable_from_pods("https://172.18.0.3:6443")
     assert module.has_ready_sidecar({"spec": {"initContainers": [{"name": "istio-proxy"}]},
                                      "status": {"initContainerStatuses": [{"name": "istio-proxy", "ready": False}]}}) is False

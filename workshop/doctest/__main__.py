@@ -2,6 +2,7 @@
 
     $ python -m workshop.doctest coverage             # table, then `doc-coverage: run=… percent=…`
     $ python -m workshop.doctest run --sim 2 --levels 2,3   # run pages against sim cluster 2
+    $ python -m workshop.doctest run --sim 3 --sim-2 4 --levels 7  # a page on two clusters: sims 3 and 4
     $ python -m workshop.doctest e2e                  # every page against the kind cluster `workshop`
     $ python -m workshop.doctest browser              # check the built site in headless Chromium
 
@@ -47,13 +48,22 @@ def coverage(args) -> int:
     return 1 if neither or percent < args.min else 0
 
 
-def _run_pages(pages, mode: str, kubeconfig: Path | None) -> int:
+def _run_pages(pages, mode: str, kubeconfig: Path | None, kubeconfig_2: Path | None = None) -> int:
+    """Run ``pages``; a page on two clusters (level 7) gets one kubeconfig with ``kubeconfig``'s
+    cluster as kind-east and ``kubeconfig_2``'s as kind-west (workshop.doctest.pair)."""
+    import tempfile
+
+    from workshop.doctest import pair
     from workshop.doctest.runner import run_page
 
     results = []
     for page in pages:
         print(f"== {page.name} ({mode})", flush=True)
-        result = run_page(page, mode, kubeconfig)
+        if kubeconfig is not None and kubeconfig_2 is not None and pair.needs_two_clusters(page):
+            with tempfile.TemporaryDirectory(prefix="doctest-pair-") as folder:
+                result = run_page(page, mode, pair.write(kubeconfig, kubeconfig_2, Path(folder) / "kubeconfig"))
+        else:
+            result = run_page(page, mode, kubeconfig)
         print(result.report(), flush=True)
         results.append(result)
     print("\nSummary (time per level):")
@@ -66,8 +76,12 @@ def _run_pages(pages, mode: str, kubeconfig: Path | None) -> int:
 
 def run(args) -> int:
     from workshop.doctest.pages import lab_pages
+    from workshop.doctest.runner import uses_container_engine
     from workshop.kubecontext import guard
 
+    only = lab_pages(_levels(args.levels))
+    if only and all(uses_container_engine(page) for page in only):  # level 1: containers, no cluster
+        return _run_pages(only, "sim", None)
     if args.kubeconfig:
         kubeconfig = Path(args.kubeconfig)
     else:
@@ -86,7 +100,46 @@ def run(args) -> int:
     os.environ["KUBECONFIG"] = str(kubeconfig)
     if guard() != 0:
         return 3
-    return _run_pages(lab_pages(_levels(args.levels)), "sim", kubeconfig)
+    pages = lab_pages(_levels(args.levels))
+    kubeconfig_2 = None
+    if args.sim_2 is not None or args.kubeconfig_2:
+        kubeconfig_2 = _second_cluster(args)
+        if kubeconfig_2 is None:
+            return 2
+        os.environ["KUBECONFIG"] = str(kubeconfig_2)
+        if guard() != 0:
+            return 3
+        os.environ["KUBECONFIG"] = str(kubeconfig)
+    else:
+        from workshop.doctest.pair import needs_two_clusters
+
+        two = [page.name for page in pages if needs_two_clusters(page)]
+        if two:
+            print(f"{', '.join(two)} runs on two clusters and no second one was given: its blocks naming "
+                  "kind-east/kind-west fail. Add --sim-2 N (a second sim) or --kubeconfig-2 FILE.", file=sys.stderr)
+    return _run_pages(pages, "sim", kubeconfig, kubeconfig_2)
+
+
+def _second_cluster(args) -> Path | None:
+    """The west cluster of pages on two clusters: --kubeconfig-2, or sim --sim-2 (it must be up)."""
+    if args.kubeconfig_2:
+        path = Path(args.kubeconfig_2)
+    else:
+        from workshop.sim.cluster import Sim
+
+        if args.sim_2 == args.sim and not args.kubeconfig:
+            print("--sim-2 must name another sim cluster than --sim: a page on two clusters needs two.", file=sys.stderr)
+            return None
+        sim = Sim(args.sim_2)
+        if not sim.is_up():
+            print(f"sim cluster {sim.context} is not running: start it with `make sim-up SIM={args.sim_2}`.",
+                  file=sys.stderr)
+            return None
+        path = sim.kubeconfig
+    if not path.is_file():
+        print(f"{path} is not a file: point --kubeconfig-2 at a kubeconfig.", file=sys.stderr)
+        return None
+    return path
 
 
 def e2e(args) -> int:
@@ -133,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     runp.add_argument("--sim", type=int, default=1, metavar="N", help="sim cluster N (default 1)")
     runp.add_argument("--kubeconfig", help="another local cluster's kubeconfig instead of the sim")
     runp.add_argument("--levels", help="only these levels, e.g. 2,3")
+    runp.add_argument("--sim-2", type=int, metavar="M", help="second sim cluster, for pages on two clusters "
+                      "(level 7: --sim is kind-east, this one kind-west)")
+    runp.add_argument("--kubeconfig-2", help="the second cluster's kubeconfig instead of --sim-2")
     e2ep = sub.add_parser("e2e", help="run the pages against the kind cluster `workshop` (real data plane)")
     e2ep.add_argument("--levels", help="only these levels, e.g. 2,3")
     brp = sub.add_parser("browser", help="load every page of the built site in headless Chromium")

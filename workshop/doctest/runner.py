@@ -17,12 +17,14 @@ For each block of a page:
   with at least one concrete line that matches (a page may show a refusal on purpose).
 
 After a failure the remaining steps are skipped but the Cleanup section still runs, and the
-cluster must be left exactly as found (``snapshot``), failure or not.
+cluster must be left exactly as found (``snapshot``), failure or not; for a page with no
+cluster (level 1), what compose made on the container engine (``engine_snapshot``).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -31,8 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workshop import REPO_ROOT
+from workshop.doctest import engine_snapshot, snapshot
 from workshop.doctest import markers as marker_labels
-from workshop.doctest import snapshot
 from workshop.doctest.matcher import ELLIPSIS, equivalents, mismatch
 from workshop.doctest.pages import Block, Page
 from workshop.doctest.shell import DEFAULT_TIMEOUT, Shell
@@ -102,18 +104,80 @@ def docker_engine_reachable() -> bool:
     return bool(os.environ.get("DOCKER_HOST")) or Path("/var/run/docker.sock").exists()
 
 
-def docker_shim(folder: Path) -> Path | None:
-    """A `docker` that runs podman, when there is podman and no Docker engine (as here and in CI).
+CONTAINERS_LIB = REPO_ROOT / "scripts" / "containers" / "lib.sh"
 
-    Level 1's pages say `docker`; podman takes the same build/run/ps/images arguments. A
-    shim script rather than an alias, because scripts and make recipes ignore aliases. It
-    goes first on PATH, so a docker CLI with no engine behind it is not used."""
-    if docker_engine_reachable() or not shutil.which("podman"):
+# `docker` of the shim: podman, and `docker compose` is podman-compose (podman 4.3 has no
+# `podman compose`; podman-compose is pinned in requirements/doctest.txt, so in .venv/bin).
+# `docker compose up --wait` returns once every container is healthy; podman-compose ignores
+# --wait before podman 4.6, and podman without systemd never runs a health check by itself:
+# so the shim runs each container's check (`podman healthcheck run`) until it passes.
+DOCKER_SHIM = """#!/usr/bin/env bash
+# doctest: docker here is podman (no Docker engine on this machine); see workshop/doctest/runner.py.
+shim="$(dirname "$0")"
+[[ "${1:-}" == compose ]] || exec "$shim/podman" "$@"
+shift
+podman-compose "$@" || exit
+global=()
+for arg in "$@"; do [[ "$arg" == up ]] && break; global+=("$arg"); done
+[[ " $* " == *" up "* && " $* " == *" --wait "* ]] || exit 0
+deadline=$((SECONDS + ${DOCTEST_WAIT_SECONDS:-60}))
+for id in $(podman-compose "${global[@]}" ps -q); do
+  [[ -n "$("$shim/podman" container inspect --format '{{if .Config.Healthcheck}}yes{{end}}' "$id")" ]] || continue
+  until "$shim/podman" healthcheck run "$id" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || { echo "docker compose up --wait: container $id is not healthy" >&2; exit 1; }
+    sleep 1
+  done
+done
+"""
+
+# `podman` of the shim: the real one, with this machine's build options added to `build`.
+# Why: no container registry answers here, so the Dockerfiles' official base image cannot be
+# pulled; a local Debian base stands in for it (--build-arg BASE_IMAGE, built by
+# scripts/containers/setup.sh), and pip inside a build reaches the package index only through
+# the host's network, pip.conf and CA certificates. A learner's unchanged `docker build` and
+# `docker compose up --build` (podman-compose calls `podman` from PATH) then build here too.
+# lib.sh knows those options (host_build_args, shared with build.sh) and sets CONTAINERS_CONF.
+PODMAN_SHIM = """#!/usr/bin/env bash
+# doctest: podman, with this machine's build options (see workshop/doctest/runner.py).
+REAL_PODMAN={real}
+podman() {{ "$REAL_PODMAN" "$@"; }}  # what lib.sh calls is the real podman, not this script
+# shellcheck source=/dev/null
+source {lib}
+if [[ "${{1:-}}" == build || "${{1:-}} ${{2:-}}" == "image build" ]]; then
+  [[ "$1" == image ]] && shift
+  shift
+  host_build_args
+  # Ours first: options the learner typed come after, and win.
+  exec "$REAL_PODMAN" build "${{HOST_BUILD_ARGS[@]}}" "$@"
+fi
+exec "$REAL_PODMAN" "$@"
+"""
+
+
+def docker_shim(folder: Path) -> Path | None:
+    """`docker` and `podman` scripts in ``folder`` (see DOCKER_SHIM, PODMAN_SHIM), when there is
+    podman and no Docker engine (as here and in CI); None otherwise.
+
+    Level 1's page says `docker`; podman takes the same build/run/ps/images arguments. Scripts
+    rather than aliases, because scripts and make recipes ignore aliases. The folder goes first
+    on PATH, so a docker CLI with no engine behind it is not used."""
+    real = shutil.which("podman")
+    if docker_engine_reachable() or not real:
         return None
-    shim = folder / "docker"
-    shim.write_text('#!/bin/sh\n# doctest: docker here is podman (no Docker engine on this machine).\nexec podman "$@"\n')
-    shim.chmod(0o755)
+    scripts = {"docker": DOCKER_SHIM,
+               "podman": PODMAN_SHIM.format(real=shlex.quote(real), lib=shlex.quote(str(CONTAINERS_LIB)))}
+    for name, text in scripts.items():
+        (folder / name).write_text(text)
+        (folder / name).chmod(0o755)
     return folder
+
+
+def uses_container_engine(page: Page) -> bool:
+    """True for a page whose level runs no cluster, only containers (level 1): its level's
+    checks grade the container engine (checks/level.yaml), so its cleanup is proved there."""
+    from workshop.grading.engine import lab_target
+
+    return lab_target(page.path.parent / "checks") == "container-engine"
 
 
 def runs_in(block: Block, mode: str) -> bool:
@@ -173,7 +237,32 @@ def run_page(page: Page, mode: str, kubeconfig: Path | None, out=sys.stdout, che
     result = PageResult(page)
     workdir = Path(tempfile.mkdtemp(prefix="doctest-page-"))
     env = page_env(kubeconfig, docker_shim(workdir))
-    before = snapshot.take(env) if check_cleanup else None
+    # A container page (level 1) is proved clean on the engine, a cluster page on the cluster.
+    engine = uses_container_engine(page)
+    try:
+        before = ((engine_snapshot if engine else snapshot).take(env)) if check_cleanup else None
+        _run_blocks(page, mode, env, labels, extra, result, out)
+        if before is not None and engine:  # before the shim folder goes: the check uses its `docker`
+            result.cleanup_problem = engine_snapshot.difference(before, env)
+            if result.cleanup_problem:
+                removed = engine_snapshot.remove_left(before, env)
+                if removed:
+                    result.cleanup_problem += f" (the runner then removed {', '.join(removed)})"
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if before is not None and not engine:
+        result.cleanup_problem = snapshot.difference(before, env, timeout=cleanup_timeout)
+        if result.cleanup_problem:
+            removed = snapshot.remove_namespaces_left(before, env)
+            if removed:
+                result.cleanup_problem += f" (the runner then deleted namespace {', '.join(removed)})"
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _run_blocks(page: Page, mode: str, env: dict[str, str], labels: dict[str, str], extra, result: PageResult,
+                out) -> None:
+    """Run the page's blocks into ``result`` in one shell, then end the shell and all it started."""
     shell = Shell(REPO_ROOT, env)
     failed = False
     try:
@@ -211,12 +300,3 @@ def run_page(page: Page, mode: str, kubeconfig: Path | None, out=sys.stdout, che
                 failed = failed or bool(problem)
     finally:
         shell.close()
-        shutil.rmtree(workdir, ignore_errors=True)
-    if before is not None:
-        result.cleanup_problem = snapshot.difference(before, env, timeout=cleanup_timeout)
-        if result.cleanup_problem:
-            removed = snapshot.remove_namespaces_left(before, env)
-            if removed:
-                result.cleanup_problem += f" (the runner then deleted namespace {', '.join(removed)})"
-    result.seconds = time.monotonic() - started
-    return result

@@ -90,8 +90,9 @@ class ContainerEngine:
     def containers_of(self, image: str) -> list[dict]:
         """``inspect`` of every running container started from ``image``."""
         ids: list[str] = []
-        # Podman names a locally built image localhost/<name>, and its filter wants that name.
-        names = [image, f"localhost/{image}"] if self.name == "podman" and "/" in image else [image]
+        # Podman names a locally built image localhost/<name>, and its filter wants that name;
+        # also when it answers as `docker` (podman-docker, or the doc runner's shim).
+        names = [image, f"localhost/{image}"] if "/" in image else [image]
         for name in names:
             done = self.run("ps", "--filter", f"ancestor={name}", "--format", "{{.ID}}")
             ids += [found for found in done.stdout.split() if found not in ids] if done.returncode == 0 else []

@@ -5,6 +5,8 @@
     {'meshID': 'm', 'network': 'n1', 'clusterName': 'east'}
     >>> is_loopback("https://127.0.0.1:39211"), is_loopback("https://172.18.0.3:6443")
     (True, False)
+    >>> [unreachable_from_pods(server) for server in ("https://127.0.0.1:39211", "https://:6443", "https://172.18.0.3:6443")]
+    [True, True, False]
 """
 
 from __future__ import annotations
@@ -59,6 +61,12 @@ def is_loopback(server: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def unreachable_from_pods(server: str) -> bool:
+    """No pod of the other cluster can reach it: a loopback address, or no address at all (the
+    page's $WEST_IP came out empty, e.g. from a node that reports no InternalIP)."""
+    return is_loopback(server) or not urlparse(server).hostname
 
 
 def has_ready_sidecar(pod: dict) -> bool:

@@ -1,0 +1,549 @@
+"""`workshop preload`: pull every image the workshop needs once, then load them into kind.
+
+Venues have slow networks and registries rate-limit a room full of laptops pulling the same
+images: pulling everything once, at home, makes the day work offline. The list is never typed
+by hand; it is read from the pinned sources each level really uses:
+
+- the kind node image and the Python base image: versions.env;
+- Istio's control plane and gateway (pilot, proxyv2): ``istioctl manifest generate`` of the
+  operator file level 5 installs, at ISTIO_VERSION;
+- Istio's add-ons: the ``samples/addons`` manifests level 5 applies (the ADDONS of its lab.sh);
+- metrics-server, Argo CD, Knative Serving and Kourier: the very manifests levels 3, 4 and 6
+  apply, their URLs asked from the levels' own lab.sh.
+
+Manifests come from, in order: a copy already fetched (``.cache/preload/``, gitignored), a local
+copy (the Istio release folder you downloaded, the Go module cache, level 4's own cache), then
+their pinned URL. One that cannot be had is named, and the others go on.
+
+    $ workshop preload --list        # the images and where each one comes from
+    $ workshop preload --dry-run     # the commands, without running them
+    $ workshop preload               # pull (Docker, else Podman), then `kind load` into `workshop`
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import yaml
+
+from workshop import REPO_ROOT
+from workshop.versions import all_versions
+
+CACHE = REPO_ROOT / ".cache" / "preload"
+KIND_CLUSTER = "workshop"
+KIND_CONTEXT = f"kind-{KIND_CLUSTER}"
+FETCH_TIMEOUT = 30.0          # seconds for one manifest download
+PULL_TIMEOUT = 900.0          # seconds for one `pull` (a big image on a slow line)
+COMMAND_TIMEOUT = 60.0        # seconds for the quick commands (inspect, version, kind get)
+LAB = {number: path for number, path in ((int(p.name[:2]), p) for p in (REPO_ROOT / "labs").glob("[0-9][0-9]-*"))}
+ISTIO_OPERATOR_FILE = LAB[5] / "install" / "istio-operator-demo.yaml"
+ISTIO_ADDONS_URL = "https://raw.githubusercontent.com/istio/istio/{version}/samples/addons/{addon}.yaml"
+POD_LIST_KEYS = ("containers", "initContainers", "ephemeralContainers")
+
+
+@dataclass
+class Image:
+    ref: str                   # fully qualified: docker.io/library/python:..., quay.io/...
+    sources: list[str]         # where it was read, first one first
+    load: bool = True          # loaded into the kind cluster (False: kind's own node, a build base)
+
+
+@dataclass
+class ImageList:
+    images: list[Image] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)       # where a local manifest was used, etc.
+    missing: list[str] = field(default_factory=list)     # sources that could not be read: say which
+
+    def add(self, ref: str, source: str, load: bool = True) -> None:
+        ref = qualify(ref)
+        for image in self.images:
+            if image.ref == ref:
+                if source not in image.sources:
+                    image.sources.append(source)
+                image.load = image.load or load
+                return
+        self.images.append(Image(ref, [source], load))
+
+
+class SourceError(Exception):
+    """A manifest could not be had; the message says which and why."""
+
+
+# --- Image references --------------------------------------------------------------------
+
+def qualify(ref: str) -> str:
+    """The fully qualified name of ``ref`` (what Podman needs without a TTY, Docker accepts).
+
+    >>> qualify("python:3-slim"), qualify("grafana/grafana:1"), qualify("quay.io/kiali/kiali:v2")
+    ('docker.io/library/python:3-slim', 'docker.io/grafana/grafana:1', 'quay.io/kiali/kiali:v2')
+    """
+    first, _, rest = ref.partition("/")
+    if not rest:
+        return f"docker.io/library/{ref}"
+    if "." in first or ":" in first or first == "localhost":
+        return ref
+    return f"docker.io/{ref}"
+
+
+def images_in_documents(documents: Iterable[dict]) -> list[str]:
+    """Every container image of the workloads in ``documents``, in order, once each.
+
+    Containers of any workload (Pods, Deployments, StatefulSets, DaemonSets, Jobs, ...: every
+    ``containers``/``initContainers`` list, wherever it is nested), and images a ConfigMap
+    names for the pods a controller creates (Knative's ``queue-sidecar-image``). Skipped:
+    Istio's ``image: auto`` (filled in by injection) and unresolved ``ko://`` references.
+    """
+    found: list[str] = []
+
+    def keep(value) -> None:
+        if isinstance(value, str) and value and value != "auto" and not value.startswith("ko://") \
+                and "{{" not in value and value not in found:
+            found.append(value)
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in POD_LIST_KEYS and isinstance(value, list):
+                    for container in value:
+                        if isinstance(container, dict):
+                            keep(container.get("image"))
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for document in documents:
+        if not isinstance(document, dict):
+            continue
+        if document.get("kind") == "ConfigMap":
+            for key, value in (document.get("data") or {}).items():
+                if key.endswith("-image"):
+                    keep(value)
+            continue
+        walk(document)
+    return found
+
+
+def images_in_yaml(text: str) -> list[str]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return images_in_documents(item for item in yaml.load_all(text, Loader=loader) if item)
+
+
+# --- Where manifests come from -----------------------------------------------------------
+
+def lab_function(level: int, script: str) -> str:
+    """Run bash ``script`` with level ``level``'s lab.sh sourced; its stdout, stripped.
+
+    The URLs a level applies live in its lab.sh: asking the script keeps them in one place.
+    ``on_sim``/``on_sim_cluster`` are redefined to false first, so nothing asks a cluster.
+    """
+    program = (f'source "$LAB_DIR/lab.sh"; on_sim() {{ false; }}; on_sim_cluster() {{ false; }}; {script}')
+    env = {**os.environ, "REPO_ROOT": str(REPO_ROOT), "LAB_DIR": str(LAB[level]),
+           "WORKSHOP": os.environ.get("WORKSHOP") or str(REPO_ROOT / ".venv" / "bin" / "workshop"),
+           "METRICS_SERVER_MANIFEST": "", "ARGOCD_MANIFEST": ""}
+    done = subprocess.run(["bash", "-c", program], capture_output=True, text=True, env=env,
+                          timeout=COMMAND_TIMEOUT, cwd=REPO_ROOT)
+    if done.returncode != 0 or not done.stdout.strip():
+        raise SourceError(f"labs/{LAB[level].name}/lab.sh could not say ({done.stderr.strip() or 'no output'})")
+    return done.stdout.strip()
+
+
+def cached_path(url: str) -> Path:
+    return CACHE / f"{hashlib.sha256(url.encode()).hexdigest()[:12]}-{url.rstrip('/').rsplit('/', 1)[-1]}"
+
+
+def fetch(url: str, timeout: float = FETCH_TIMEOUT) -> tuple[str, str]:
+    """The text at ``url`` and where it came from: the cached copy, else a download (then cached)."""
+    path = cached_path(url)
+    if path.is_file() and path.stat().st_size:
+        return path.read_text(), f"{url} (cached in {path.relative_to(REPO_ROOT)})"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            text = answer.read().decode()
+    except Exception as error:  # URLError, a timeout, an HTTP error: all say the same to the learner
+        raise SourceError(f"could not fetch {url}: {getattr(error, 'reason', None) or error}") from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+    return text, url
+
+
+def go_module_dir(module: str, version: str) -> Path | None:
+    """The module's source in the Go module cache (fetched through the module proxy), or None without Go."""
+    try:
+        from workshop.sim.gobuild import BuildError, module_dir
+    except ImportError:
+        return None
+    try:
+        return module_dir(module, version)
+    except (BuildError, OSError, subprocess.SubprocessError):
+        return None
+
+
+def istio_release_dir(version: str) -> Path | None:
+    """The Istio release folder level 5 uses (ISTIO_DIR, ./istio-V, ~/istio-V), as its lab.sh looks."""
+    for candidate in (os.environ.get("ISTIO_DIR"), REPO_ROOT / f"istio-{version}", Path.home() / f"istio-{version}"):
+        if candidate and (Path(candidate) / "samples" / "addons").is_dir():
+            return Path(candidate)
+    return None
+
+
+# --- The sources, one function each ------------------------------------------------------
+
+def source_versions(found: ImageList, versions: dict[str, str]) -> None:
+    found.add(versions["KIND_NODE_IMAGE"], "versions.env KIND_NODE_IMAGE (kind's node: `make cluster` uses it)", load=False)
+    found.add(versions["PYTHON_BASE_IMAGE"], "versions.env PYTHON_BASE_IMAGE (base of every service Dockerfile)",
+              load=False)
+
+
+def source_istio_install(found: ImageList, versions: dict[str, str]) -> None:
+    """pilot and proxyv2: what `istioctl install -f install/istio-operator-demo.yaml` installs."""
+    operator = ISTIO_OPERATOR_FILE.relative_to(REPO_ROOT)
+    try:
+        from workshop.sim import istio
+
+        objects = istio.render_install(operator_files=[ISTIO_OPERATOR_FILE])
+        how = f"istioctl manifest generate -f {operator} (istioctl built from the pinned source)"
+    except Exception as built_error:  # no Go, no build: a released istioctl of the pinned version will do
+        istioctl = shutil.which("istioctl")
+        release = istio_release_dir(versions["ISTIO_VERSION"])
+        if not istioctl and release and (release / "bin" / "istioctl").is_file():
+            istioctl = str(release / "bin" / "istioctl")
+        if not istioctl:
+            raise SourceError(f"Istio's install (pilot, proxyv2): istioctl {versions['ISTIO_VERSION']} is not installed "
+                              f"and could not be built ({built_error}); level 5's page says how to download it") from None
+        done = subprocess.run([istioctl, "manifest", "generate", "-f", str(ISTIO_OPERATOR_FILE)],
+                              capture_output=True, text=True, timeout=COMMAND_TIMEOUT * 5)
+        if done.returncode != 0:
+            raise SourceError(f"`istioctl manifest generate` failed: {done.stderr.strip()[-300:]}") from None
+        if versions["ISTIO_VERSION"] not in done.stdout:
+            raise SourceError(f"{istioctl} is not istioctl {versions['ISTIO_VERSION']}: install the pinned version")
+        objects = [item for item in yaml.safe_load_all(done.stdout) if item]
+        how = f"{istioctl} manifest generate -f {operator}"
+    images = images_in_documents(objects)
+    if not images:
+        raise SourceError(f"{how} rendered no image")
+    for ref in images:
+        found.add(ref, f"Istio install: {how}")
+
+
+def level5_addons() -> list[str]:
+    """The add-ons level 5 installs: the ADDONS=(...) array of its lab.sh."""
+    match = re.search(r"^ADDONS=\(([^)]*)\)", (LAB[5] / "lab.sh").read_text(), re.MULTILINE)
+    if not match:
+        raise SourceError(f"labs/{LAB[5].name}/lab.sh has no ADDONS=(...) line")
+    return match.group(1).split()
+
+
+def source_istio_addons(found: ImageList, versions: dict[str, str]) -> None:
+    version = versions["ISTIO_VERSION"]
+    release = istio_release_dir(version)
+    module = None if release else go_module_dir("istio.io/istio", versions["ISTIO_SOURCE_VERSION"])
+    for addon in level5_addons():
+        url = ISTIO_ADDONS_URL.format(version=version, addon=addon)
+        if release:
+            text, origin = (release / "samples" / "addons" / f"{addon}.yaml").read_text(), \
+                f"{release}/samples/addons/{addon}.yaml (your Istio release folder)"
+        elif cached_path(url).is_file() or module is None:
+            try:
+                text, origin = fetch(url)
+            except SourceError as error:
+                found.missing.append(f"Istio add-on {addon}: {error}")
+                continue
+        else:
+            path = module / "samples" / "addons" / f"{addon}.yaml"
+            text = path.read_text()
+            origin = f"Go module cache: istio.io/istio@ISTIO_SOURCE_VERSION samples/addons/{addon}.yaml"
+            note = ("Istio add-ons: read from the Go module cache (istio.io/istio at ISTIO_SOURCE_VERSION, "
+                    "the release branch) instead of the release download")
+            if note not in found.notes:
+                found.notes.append(note)
+        for ref in images_in_yaml(text):
+            found.add(ref, f"Istio add-on {addon}: {origin}")
+
+
+def source_metrics_server(found: ImageList, versions: dict[str, str]) -> None:
+    url = lab_function(3, "metrics_server_manifest")
+    try:
+        text, origin = fetch(url)
+    except SourceError as error:
+        # The release's components.yaml is kustomize's render of the module's release overlay.
+        module = go_module_dir("sigs.k8s.io/metrics-server", versions["METRICS_SERVER_VERSION"])
+        kubectl = shutil.which("kubectl") or (str(REPO_ROOT / ".bin" / "kubectl") if (REPO_ROOT / ".bin" / "kubectl").exists() else None)
+        if module is None or kubectl is None:
+            raise error
+        done = subprocess.run([kubectl, "kustomize", str(module / "manifests" / "overlays" / "release")],
+                              capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
+        if done.returncode != 0:
+            raise error
+        text = done.stdout
+        origin = "Go module cache: sigs.k8s.io/metrics-server@METRICS_SERVER_VERSION, kubectl kustomize manifests/overlays/release"
+        found.notes.append(f"metrics-server: {url} could not be fetched; rendered its release overlay from the Go module cache")
+    for ref in images_in_yaml(text):
+        found.add(ref, f"metrics-server (level 3): {origin}")
+
+
+def source_argocd(found: ImageList, versions: dict[str, str]) -> None:
+    url = lab_function(4, "argocd_manifest")
+    version = versions["ARGOCD_VERSION"]
+    local = REPO_ROOT / ".cache" / "argocd" / f"install-{version}.yaml"   # level 4's own cache (lab.sh)
+    if cached_path(url).is_file():
+        text, origin = fetch(url)
+    else:
+        if not local.is_file() and shutil.which("go"):
+            subprocess.run([sys.executable, str(LAB[4] / "argocd-install-manifest.py"), version, str(local)],
+                           capture_output=True, timeout=600)
+        if local.is_file():
+            text = local.read_text()
+            origin = (f"{local.relative_to(REPO_ROOT)} (from the Go module github.com/argoproj/argo-cd/v3, "
+                      "the same install.yaml)")
+            found.notes.append(f"Argo CD: install.yaml read from {local.relative_to(REPO_ROOT)} "
+                               "(the Go module's copy), not downloaded")
+        else:
+            text, origin = fetch(url)
+    for ref in images_in_yaml(text):
+        found.add(ref, f"Argo CD (level 4): {origin}")
+
+
+def knative_release_files() -> list[tuple[str, str]]:
+    """(repository, file) of every `release_url` install_knative applies, from level 6's lab.sh."""
+    text = (LAB[6] / "lab.sh").read_text()
+    body = re.search(r"^install_knative\(\) \{\n(.*?)^\}", text, re.MULTILINE | re.DOTALL)
+    if not body:
+        raise SourceError(f"labs/{LAB[6].name}/lab.sh has no install_knative function")
+    return re.findall(r"release_url (\S+) (\S+)\)", body.group(1))
+
+
+def source_knative(found: ImageList, versions: dict[str, str]) -> None:
+    for repository, name in knative_release_files():
+        url = lab_function(6, f"release_url {repository} {name}")
+        try:
+            text, origin = fetch(url)
+        except SourceError as error:
+            found.missing.append(f"Knative {name}: {error}")
+            continue
+        for ref in images_in_yaml(text):
+            found.add(ref, f"Knative (level 6): {origin}")
+
+
+SOURCES: list[tuple[str, Callable[[ImageList, dict[str, str]], None]]] = [
+    ("versions.env", source_versions),
+    ("Istio install", source_istio_install),
+    ("Istio add-ons", source_istio_addons),
+    ("metrics-server", source_metrics_server),
+    ("Argo CD", source_argocd),
+    ("Knative", source_knative),
+]
+
+
+def image_list(sources=None, versions: dict[str, str] | None = None) -> ImageList:
+    versions = versions or all_versions()
+    found = ImageList()
+    for label, source in sources or SOURCES:
+        try:
+            source(found, versions)
+        except SourceError as error:
+            found.missing.append(f"{label}: {error}")
+        except (OSError, subprocess.SubprocessError) as error:
+            found.missing.append(f"{label}: {error}")
+    return found
+
+
+# --- The container engine ----------------------------------------------------------------
+
+def run(command: list[str], timeout: float, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run ``command``; (exit status, its output). On timeout the whole process group is killed: never hangs."""
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   start_new_session=True, env=env)
+    except OSError as error:
+        return 127, str(error)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        return 124, f"no answer after {timeout:.0f} s (timed out)"
+    return process.returncode, output
+
+
+def engine_env() -> dict[str, str]:
+    """Podman in this repository's sandbox needs its containers.conf (scripts/containers/lib.sh)."""
+    env = dict(os.environ)
+    conf = REPO_ROOT / ".cache" / "containers" / "containers.conf"
+    if "CONTAINERS_CONF" not in env and conf.is_file():
+        env["CONTAINERS_CONF"] = str(conf)
+    return env
+
+
+def find_engine() -> str | None:
+    """WORKSHOP_ENGINE, else Docker when its daemon answers, else Podman (as level 1 chooses)."""
+    if os.environ.get("WORKSHOP_ENGINE"):
+        return os.environ["WORKSHOP_ENGINE"]
+    for name in ("docker", "podman"):
+        if shutil.which(name) and run([name, "version"], COMMAND_TIMEOUT, engine_env())[0] == 0:
+            return name
+    return None
+
+
+def last_line(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def kind_cluster_exists() -> bool:
+    """Is there a kind cluster `workshop`? Asks kind (which reads its node containers), changes nothing."""
+    if not shutil.which("kind"):
+        return False
+    status, output = run(["kind", "get", "clusters"], COMMAND_TIMEOUT, engine_env())
+    return status == 0 and KIND_CLUSTER in output.split()
+
+
+def load_commands(engine: str, ref: str, archive: Path) -> list[list[str]]:
+    if engine == "docker":
+        return [["kind", "load", "docker-image", ref, "--name", KIND_CLUSTER]]
+    # kind loads from Docker only; with Podman, through an archive (as level 0's page shows).
+    return [[engine, "save", "-o", str(archive), ref], ["kind", "load", "image-archive", str(archive), "--name", KIND_CLUSTER]]
+
+
+# --- The command -------------------------------------------------------------------------
+
+def print_list(found: ImageList, out=sys.stdout) -> None:
+    width = max((len(image.ref) for image in found.images), default=0)
+    for image in found.images:
+        mark = "" if image.load else "  (not loaded into kind)"
+        print(f"{image.ref:<{width}}  {image.sources[0]}{mark}", file=out)
+        for source in image.sources[1:]:
+            print(f"{'':<{width}}  also: {source}", file=out)
+    for note in found.notes:
+        print(f"note: {note}", file=out)
+    for missing in found.missing:
+        print(f"MISSING: {missing}", file=out)
+    print(f"preload-list: images={len(found.images)} missing_sources={len(found.missing)}", file=out)
+
+
+def preload(found: ImageList, engine: str, dry_run: bool = False, load: bool | None = None,
+            pull_timeout: float = PULL_TIMEOUT, out=sys.stdout) -> int:
+    """Pull each image (skipping those present), then `kind load` them; one summary line; 0 if all went well."""
+    started = time.monotonic()
+    env = engine_env()
+    total = len(found.images)
+    counts = {"pulled": 0, "present": 0, "failed": 0, "loaded": 0}
+    failed: list[str] = []
+    for note in found.notes:
+        print(f"note: {note}", file=out)
+    for missing in found.missing:
+        print(f"MISSING: {missing} (its images are not in the list)", file=out)
+    for number, image in enumerate(found.images, start=1):
+        step = f"[{number}/{total}]"
+        if dry_run:
+            print(f"{step} {engine} pull {image.ref}", file=out)
+            continue
+        if run([engine, "image", "inspect", image.ref], COMMAND_TIMEOUT, env)[0] == 0:
+            counts["present"] += 1
+            print(f"{step} present {image.ref}", file=out, flush=True)
+            continue
+        print(f"{step} pulling {image.ref}", file=out, flush=True)
+        status, output = run([engine, "pull", image.ref], pull_timeout, env)
+        if status == 0:
+            counts["pulled"] += 1
+        else:
+            counts["failed"] += 1
+            failed.append(image.ref)
+            print(f"{step} FAILED {image.ref}: {last_line(output)}", file=out, flush=True)
+
+    to_load = [image for image in found.images if image.load and image.ref not in failed]
+    if load is None:
+        load = kind_cluster_exists()
+        if not load:
+            print(f"kind cluster `{KIND_CLUSTER}` not found: nothing loaded into it (run `make cluster`, "
+                  "then `make preload` again to load the images).", file=out)
+    if load and to_load:
+        from workshop.kubecontext import guard
+
+        # `kind load` writes into the nodes of `workshop` only: the guard checks that its context is local.
+        if not dry_run and guard(KIND_CONTEXT, out=out) != 0:
+            load = False
+    if load:
+        with tempfile.TemporaryDirectory(prefix="preload-") as folder:
+            archive = Path(folder) / "image.tar"
+            for number, image in enumerate(to_load, start=1):
+                commands = load_commands(engine, image.ref, archive)
+                if dry_run:
+                    for command in commands:
+                        print(f"[load {number}/{len(to_load)}] {' '.join(command)}", file=out)
+                    continue
+                print(f"[load {number}/{len(to_load)}] kind load {image.ref}", file=out, flush=True)
+                for command in commands:
+                    status, output = run(command, pull_timeout, env)
+                    if status != 0:
+                        counts["failed"] += 1
+                        failed.append(f"{image.ref} (kind load)")
+                        print(f"[load {number}/{len(to_load)}] FAILED {image.ref}: {last_line(output)}", file=out)
+                        break
+                else:
+                    counts["loaded"] += 1
+                archive.unlink(missing_ok=True)
+    seconds = time.monotonic() - started
+    if dry_run:
+        print(f"preload: dry run, images={total} nothing was run", file=out)
+        return 0
+    print(f"preload: images={total} pulled={counts['pulled']} present={counts['present']} "
+          f"failed={counts['failed']} loaded={counts['loaded']} seconds={seconds:.1f}", file=out)
+    if failed or found.missing:
+        print("preload: not everything is here. Check your network (or `" + engine + " login` when a registry "
+              "limits anonymous pulls), then run `make preload` again: what is present is skipped.", file=out)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="workshop preload", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--list", action="store_true", help="print the images and where each comes from; pull nothing")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands without running them")
+    parser.add_argument("--engine", help="docker or podman (default: WORKSHOP_ENGINE, else the one that answers)")
+    parser.add_argument("--no-load", action="store_true", help="pull only, even when kind cluster `workshop` exists")
+    parser.add_argument("--image", action="append", default=[], metavar="REF",
+                        help="also preload this image (repeatable)")
+    parser.add_argument("--only", action="append", default=[], metavar="REF",
+                        help="preload only this image (repeatable): skips reading the sources")
+    parser.add_argument("--pull-timeout", type=float, default=PULL_TIMEOUT, help="seconds for one pull (default %(default)s)")
+    args = parser.parse_args(argv)
+
+    if args.only:
+        found = ImageList()
+        for ref in args.only:
+            found.add(ref, "--only")
+    else:
+        found = image_list()
+    for ref in args.image:
+        found.add(ref, "--image")
+    if args.list:
+        print_list(found)  # a source that could not be read is named (MISSING:); the list is still the answer
+        return 0
+    engine = args.engine or find_engine()
+    if engine is None:
+        print("preload: no container engine answers: start Docker (or install Podman) as level 0 shows, "
+              "then run `make preload` again.", file=sys.stderr)
+        return 2
+    return preload(found, engine, dry_run=args.dry_run, load=False if args.no_load else None,
+                   pull_timeout=args.pull_timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
