@@ -59,22 +59,18 @@ install_argocd() {
     statefulset/argocd-application-controller
 }
 
-# The fork Argo CD reads: REPO_URL, else this clone's origin as an https URL (readable
-# without credentials), else the URL of the Application you already applied.
+# The fork Argo CD reads: REPO_URL, else the URL of the Application you already applied.
+# Never this clone's origin: for anyone who cloned rather than forked, that is upstream.
 repo_url() {
   if [[ -n "$REPO_URL" ]]; then
     echo "$REPO_URL"
     return
   fi
-  local origin applied
-  origin="$(git -C "$REPO_ROOT" remote get-url origin 2>/dev/null || true)"
+  local applied
   applied="$(kubectl -n "$ARGOCD_NAMESPACE" get applications.argoproj.io workshop-dev \
     -o jsonpath='{.spec.source.repoURL}' 2>/dev/null || true)"
-  case "$origin" in
-    https://*) echo "$origin" ;;
-    git@github.com:*) echo "https://github.com/${origin#git@github.com:}" ;;
-    *) echo "${applied:-$PLACEHOLDER_REPO_URL}" ;;
-  esac
+  [[ -n "$applied" && "$applied" != "$PLACEHOLDER_REPO_URL" ]] || return 1
+  echo "$applied"
 }
 
 # The starting state: level 3's app applied by hand from manifests/base (as you left it),
@@ -94,9 +90,9 @@ deploy() {
 solve() {
   : "${LAB_DIR:?LAB_DIR is not set: run this through make solve-4}"
   local url
-  url="$(repo_url)"
-  if [[ "$url" == "$PLACEHOLDER_REPO_URL" ]]; then
-    log "No https origin for this clone: set REPO_URL=https://github.com/<you>/<fork>.git and run make solve-4 again."
+  if ! url="$(repo_url)"; then
+    log "make solve-4 needs your fork's URL, which Argo CD deploys from: make solve-4 REPO_URL=https://github.com/<you>/<fork>.git"
+    exit 2
   fi
   kubectl get namespace "$ARGOCD_NAMESPACE" >/dev/null 2>&1 || install_argocd
   kubectl apply -k "$REPO_ROOT/manifests/overlays/dev" >&2

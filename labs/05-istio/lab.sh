@@ -28,7 +28,14 @@ SOLUTION=(
 
 log() { echo "$*" >&2; }
 
-apply() { kubectl apply -f "$@" >&2; }
+# apply FILE... : one `-f` per file (`kubectl apply -f a.yaml b.yaml` is "Unexpected args").
+apply() {
+  local file args=()
+  for file in "$@"; do
+    args+=(-f "$file")
+  done
+  kubectl apply "${args[@]}" >&2
+}
 
 # The sim cluster (tests only) has Istio's CRDs but no istiod, webhook or data plane.
 on_sim() { [[ "$(kubectl config current-context)" == workshop-sim* ]]; }
@@ -135,7 +142,7 @@ wait_for_app() {
 deploy_app() {
   apply "$LEVEL2_MANIFESTS/namespace-workshop.yaml"
   kubectl label namespace "$NAMESPACE" istio-injection=enabled --overwrite >&2
-  apply "$LEVEL2_MANIFESTS/config-map-settings.yaml" -f "$LEVEL2_MANIFESTS/secret-gateway.yaml"
+  apply "$LEVEL2_MANIFESTS/config-map-settings.yaml" "$LEVEL2_MANIFESTS/secret-gateway.yaml"
   local app files=()
   for app in "${APPS[@]}"; do
     files+=("$LEVEL2_MANIFESTS/app-$app.yaml")

@@ -89,18 +89,18 @@ find_istioctl() {
 node_ip() {
   local ip
   ip="$(k "$1" get nodes -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')"
-  echo "${ip:-127.0.0.1}"
+  if [[ -z "$ip" ]]; then
+    log "The first node of $(context_of "$1") reports no InternalIP: is the cluster up? (kubectl --context $(context_of "$1") get nodes -o wide)"
+    exit 2
+  fi
+  echo "$ip"
 }
 
 # The API server address the OTHER cluster's istiod must use. kind writes https://127.0.0.1:PORT
 # into your kubeconfig: that is your laptop's loopback, which no pod can reach. The node's own
-# address on the kind network is. (On the sim, both "clusters" are processes on this host.)
+# address on the kind network is.
 api_server_for_peers() {
-  if on_sim; then
-    kubectl config view --minify --context "$(context_of "$1")" -o jsonpath='{.clusters[0].cluster.server}'
-  else
-    echo "https://$(node_ip "$1"):6443"
-  fi
+  echo "https://$(node_ip "$1"):6443"
 }
 
 mesh_networks_file() {
@@ -155,11 +155,9 @@ deploy() {
   networks="$(mesh_networks_file)"
   for cluster in "${CLUSTERS[@]}"; do
     install_cacerts "$cluster"
-    if istio_installed "$cluster"; then
-      log "Istio is already installed in $cluster."
-    else
-      install_istio "$cluster" "$networks"
-    fi
+    # Installed or not, install again: `istioctl install` converges, and meshNetworks must name
+    # the gateways' addresses of today (a cluster or Docker restart changes them).
+    install_istio "$cluster" "$networks"
     k "$cluster" apply -f "$LAB_DIR/manifests/gateway-cross-network.yaml" >&2
     k "$cluster" apply -f "$LAB_DIR/manifests/namespace-workshop.yaml" >&2
   done

@@ -13,7 +13,9 @@ The tests of this module run in order and share both clusters.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +27,10 @@ from labrun import REPO_ROOT, env_for, grade
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 LEVEL = 7
-ALL_CHECKS = {"l7-control-planes", "l7-one-mesh", "l7-shared-root", "l7-eastwest", "l7-cross-network",
+ALL_CHECKS = {"l7-control-planes", "l7-one-mesh", "l7-shared-root", "l7-eastwest", "l7-cross-network", "l7-mesh-networks",
               "l7-remote-secrets", "l7-account-both", "l7-failover"}
-DONE_BY_LAB = {"l7-control-planes", "l7-one-mesh", "l7-shared-root", "l7-eastwest", "l7-cross-network"}
+DONE_BY_LAB = {"l7-control-planes", "l7-one-mesh", "l7-shared-root", "l7-eastwest", "l7-cross-network",
+               "l7-mesh-networks"}
 STATE_DIR = REPO_ROOT / ".workshop" / "multicluster"
 
 
@@ -120,6 +123,28 @@ def test_a_plain_apply_gets_pods_with_the_clusters_sidecar(started):
         assert {v["name"] for v in spec["volumes"]} >= {"istio-envoy", "istio-token", "istiod-ca-cert"}
 
 
+def test_running_the_lab_again_rewrites_stale_gateway_addresses(started, tmp_path):
+    """After a restart the nodes' addresses change: `make lab-7` again must put the new ones in meshNetworks."""
+    stale = "198.51.100.7"  # TEST-NET-2: a documentation address, only ever written as text here
+    for context in (started.east, started.west):
+        networks = kubectl(started, context, "-n", "istio-system", "get", "configmap", "istio",
+                           "-o", "jsonpath={.data.meshNetworks}").stdout
+        assert "address:" in networks, f"[{context}] configmap/istio has no meshNetworks gateway:\n{networks}"
+        rewritten = re.sub(r"address: \S+", f"address: {stale}", networks)
+        patch = json.dumps({"data": {"meshNetworks": rewritten}})
+        kubectl(started, context, "-n", "istio-system", "patch", "configmap", "istio", "--type=merge", "-p", patch)
+    graded = grade(LEVEL, started.kubeconfig, tmp_path, "--context", started.east, "-k", "mesh_networks")
+    assert graded.status("l7-mesh-networks") == "failed", graded.stdout
+    assert f"got address {stale} port 31443" in graded.stdout and "make lab-7 again" in graded.stdout, graded.stdout
+    lab("deploy", started)
+    for context in (started.east, started.west):
+        networks = kubectl(started, context, "-n", "istio-system", "get", "configmap", "istio",
+                           "-o", "jsonpath={.data.meshNetworks}").stdout
+        assert stale not in networks, f"[{context}] make lab-7 kept the stale gateway address:\n{networks}"
+    graded = grade(LEVEL, started.kubeconfig, tmp_path, "--context", started.east, "-k", "mesh_networks")
+    assert graded.status("l7-mesh-networks") == "passed", graded.stdout
+
+
 def test_the_injection_policy_holds_istioctls_sidecar():
     import doctest
     import importlib.util
@@ -153,6 +178,26 @@ def test_the_remote_secrets_are_istioctls_own(solved):
                                     "istio-remote-secret-west", "-o", "yaml").stdout)
     assert secret["metadata"]["labels"] == {"istio/multiCluster": "true"}
     assert secret["metadata"]["annotations"]["networking.istio.io/cluster"] == "west"
+
+
+def test_a_remote_secret_to_a_loopback_server_fails_on_the_sim_too(solved, tmp_path):
+    """The sim's nodes report an address, as kind's do: the secret's server is checked everywhere."""
+    import base64
+
+    secret = json.loads(kubectl(solved, solved.east, "-n", "istio-system", "get", "secret",
+                                "istio-remote-secret-west", "-o", "json").stdout)
+    payload = base64.b64decode(secret["data"]["west"]).decode()
+    assert "https://192.0.2." in payload, payload  # the west node's InternalIP, as the page's $WEST_IP
+    loopback = re.sub(r"server: \S+", "server: https://127.0.0.1:6443", payload)
+    patch = json.dumps({"data": {"west": base64.b64encode(loopback.encode()).decode()}})
+    kubectl(solved, solved.east, "-n", "istio-system", "patch", "secret", "istio-remote-secret-west",
+            "--type=merge", "-p", patch)
+    graded = grade(LEVEL, solved.kubeconfig, tmp_path, "--context", solved.east, "-k", "remote_secrets")
+    assert graded.status("l7-remote-secrets") == "failed", graded.stdout
+    assert "got https://127.0.0.1:6443" in graded.stdout, graded.stdout
+    lab("solve", solved)
+    graded = grade(LEVEL, solved.kubeconfig, tmp_path, "--context", solved.east, "-k", "remote_secrets")
+    assert graded.status("l7-remote-secrets") == "passed", graded.stdout
 
 
 def test_a_missing_remote_secret_is_named_with_its_cluster(solved, tmp_path):

@@ -56,10 +56,16 @@ def node_names(count: int) -> list[str]:
     return [f"workshop-worker{number if number > 1 else ''}" for number in range(1, count + 1)]
 
 
-def nodes_manifest(count: int) -> str:
+def node_address(sim_index: int, number: int) -> str:
+    """The InternalIP node ``number`` of sim ``sim_index`` reports: TEST-NET-1 (192.0.2.0/24), text only."""
+    return f"192.0.2.{10 * sim_index + number}"
+
+
+def nodes_manifest(count: int, sim_index: int = 1) -> str:
     """``count`` Node objects from sim/kwok-node.yaml, as one multi-document YAML."""
     template = Template(NODE_TEMPLATE.read_text())
-    return "\n---\n".join(template.substitute(name=name) for name in node_names(count))
+    return "\n---\n".join(template.substitute(name=name, ip=node_address(sim_index, number))
+                           for number, name in enumerate(node_names(count), start=1))
 
 
 NODE_LEASE_SECONDS = 40

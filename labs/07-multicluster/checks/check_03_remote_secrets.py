@@ -17,9 +17,6 @@ DOCS = "https://istio.io/latest/docs/setup/install/multicluster/multi-primary_mu
 def check_remote_secrets(clusters):
     with verify() as v:
         for name, cluster in clusters.items():
-            # Two sim clusters are processes on one host, with fake nodes that have no address: nothing
-            # ever dials the secret's server there, so its address is not checked.
-            simulated = cluster.is_simulated()
             for other in clusters:
                 if other == name:
                     continue
@@ -33,7 +30,7 @@ def check_remote_secrets(clusters):
                 if not servers:
                     v.fail(f"[{name}] secret/{secrets[0]['metadata']['name']}.data[{other}]",
                            f"<a kubeconfig for cluster {other}>", "<none>", secrets[0])
-                elif not simulated and any(unreachable_from_pods(server) for server in servers):
+                elif any(unreachable_from_pods(server) for server in servers):
                     v.fail(f"[{name}] secret/{secrets[0]['metadata']['name']} server",
                            f"<{other}'s address on the kind network, e.g. https://172.18.0.x:6443>", servers[0],
                            secrets[0])

@@ -75,3 +75,37 @@ def has_ready_sidecar(pod: dict) -> bool:
     names = {c.get("name") for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])}
     statuses = (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
     return PROXY in names and any(s.get("name") == PROXY and s.get("ready") for s in statuses)
+
+
+def mesh_networks(mesh_config_map: dict | None) -> dict:
+    """The `networks` of istiod's meshNetworks (ConfigMap istio, key meshNetworks), {} when unset.
+
+    >>> mesh_networks({"data": {"meshNetworks": "networks:\\n  n1:\\n    gateways:\\n    - address: 192.0.2.1\\n      port: 31443"}})
+    {'n1': {'gateways': [{'address': '192.0.2.1', 'port': 31443}]}}
+    """
+    raw = ((mesh_config_map or {}).get("data") or {}).get("meshNetworks") or ""
+    try:
+        parsed = yaml.safe_load(raw) or {}
+    except yaml.YAMLError:
+        return {}
+    return (parsed.get("networks") or {}) if isinstance(parsed, dict) else {}
+
+
+def gateway_addresses(network: dict) -> list[tuple[str | None, int | None]]:
+    """(address, port) of each gateway of one network of meshNetworks."""
+    return [(gateway.get("address"), gateway.get("port")) for gateway in network.get("gateways") or []
+            if isinstance(gateway, dict)]
+
+
+def internal_ip(node: dict | None) -> str | None:
+    for address in ((node or {}).get("status") or {}).get("addresses") or []:
+        if address.get("type") == "InternalIP":
+            return address.get("address")
+    return None
+
+
+def node_port(service: dict | None, port: int) -> int | None:
+    for item in ((service or {}).get("spec") or {}).get("ports") or []:
+        if item.get("port") == port:
+            return item.get("nodePort")
+    return None
