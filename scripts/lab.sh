@@ -10,6 +10,21 @@ WORKSHOP="${WORKSHOP:-$REPO_ROOT/.venv/bin/workshop}"
 
 log() { echo "$*" >&2; }
 
+# After a rollout timed out: each container that waits, and why (ErrImageNeverPull names the
+# image to `kind load`). Lab scripts call it before they give up.
+explain_stuck_pods() {
+  local namespace="$1"
+  kubectl -n "$namespace" get pods -o jsonpath='{range .items[*]}{range .status.containerStatuses[*]}{.state.waiting.reason}{" "}{.image}{"\n"}{end}{range .status.initContainerStatuses[*]}{.state.waiting.reason}{" "}{.image}{"\n"}{end}{end}' 2>/dev/null |
+    awk 'NF == 2 && $1 != "PodInitializing" && $1 != "ContainerCreating"' | sort -u |
+    while read -r reason image; do
+      case "$reason" in
+        ErrImageNeverPull | ErrImagePull | ImagePullBackOff)
+          log "  $image is not in the cluster ($reason): kind load docker-image $image --name workshop" ;;
+        *) log "  a container of image $image waits: $reason (kubectl -n $namespace describe pods)" ;;
+      esac
+    done
+}
+
 main() {
   local action="${1:?usage: scripts/lab.sh deploy|solve|reset N}"
   local number="${2:?usage: scripts/lab.sh deploy|solve|reset N}"

@@ -135,7 +135,11 @@ restart_pods_with_sidecar() {
 wait_for_app() {
   local name
   for name in $(kubectl -n "$NAMESPACE" get deployments -o name); do
-    kubectl -n "$NAMESPACE" rollout status "$name" --timeout="$ROLLOUT_TIMEOUT" >&2
+    if ! kubectl -n "$NAMESPACE" rollout status "$name" --timeout="$ROLLOUT_TIMEOUT" >&2; then
+      log "$name did not become ready in $ROLLOUT_TIMEOUT:"
+      explain_stuck_pods "$NAMESPACE"
+      exit 1
+    fi
   done
 }
 
