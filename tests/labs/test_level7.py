@@ -135,7 +135,7 @@ def test_running_the_lab_again_rewrites_stale_gateway_addresses(started, tmp_pat
         kubectl(started, context, "-n", "istio-system", "patch", "configmap", "istio", "--type=merge", "-p", patch)
     graded = grade(LEVEL, started.kubeconfig, tmp_path, "--context", started.east, "-k", "mesh_networks")
     assert graded.status("l7-mesh-networks") == "failed", graded.stdout
-    assert f"got address {stale} port 31443" in graded.stdout and "make lab-7 again" in graded.stdout, graded.stdout
+    assert f'got "address {stale} port 31443"' in graded.stdout and "make lab-7 again" in graded.stdout, graded.stdout
     lab("deploy", started)
     for context in (started.east, started.west):
         networks = kubectl(started, context, "-n", "istio-system", "get", "configmap", "istio",
@@ -194,7 +194,7 @@ def test_a_remote_secret_to_a_loopback_server_fails_on_the_sim_too(solved, tmp_p
             "--type=merge", "-p", patch)
     graded = grade(LEVEL, solved.kubeconfig, tmp_path, "--context", solved.east, "-k", "remote_secrets")
     assert graded.status("l7-remote-secrets") == "failed", graded.stdout
-    assert "got https://127.0.0.1:6443" in graded.stdout, graded.stdout
+    assert 'got "https://127.0.0.1:6443"' in graded.stdout, graded.stdout
     lab("solve", solved)
     graded = grade(LEVEL, solved.kubeconfig, tmp_path, "--context", solved.east, "-k", "remote_secrets")
     assert graded.status("l7-remote-secrets") == "passed", graded.stdout

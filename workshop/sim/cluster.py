@@ -212,7 +212,7 @@ class Sim:
         everyone = list(processes.values())
 
         documents = [document for path in crds.crd_files() for document in _load_yaml(path.read_text())]
-        self._apply(_load_yaml(kwok.nodes_manifest(node_count, self.index)) + documents, everyone)
+        self._apply(_load_yaml(kwok.nodes_manifest(node_count)) + documents, everyone)
         self._wait("every CRD is Established", self.crds_established, everyone)
         self._wait(f"{node_count} nodes are Ready", lambda: self.ready_nodes() >= node_count, everyone)
 
@@ -269,7 +269,7 @@ class Sim:
                 "--bind-address=127.0.0.1", f"--secure-port={ports['kube-scheduler']}",
                 "--leader-elect=false", "--profiling=false",
             ],
-            "kwok": kwok.command(binaries["kwok"], component_kubeconfigs["kwok"], stages),
+            "kwok": kwok.command(binaries["kwok"], component_kubeconfigs["kwok"], stages, self.index),
         }
 
     def _wait(self, what: str, condition, watched: list[Process], timeout: float = START_TIMEOUT) -> None:

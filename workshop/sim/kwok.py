@@ -56,24 +56,27 @@ def node_names(count: int) -> list[str]:
     return [f"workshop-worker{number if number > 1 else ''}" for number in range(1, count + 1)]
 
 
-def node_address(sim_index: int, number: int) -> str:
-    """The InternalIP node ``number`` of sim ``sim_index`` reports: TEST-NET-1 (192.0.2.0/24), text only."""
-    return f"192.0.2.{10 * sim_index + number}"
+def node_address(sim_index: int) -> str:
+    """The InternalIP the fake nodes of sim ``sim_index`` report, as kind's nodes report theirs (level 7
+    writes it into meshNetworks and the remote secrets). TEST-NET-1 (192.0.2.0/24): text only, no
+    packet is ever sent there, since KWOK's nodes run nothing."""
+    return f"192.0.2.{10 + sim_index}"
 
 
-def nodes_manifest(count: int, sim_index: int = 1) -> str:
+def nodes_manifest(count: int) -> str:
     """``count`` Node objects from sim/kwok-node.yaml, as one multi-document YAML."""
     template = Template(NODE_TEMPLATE.read_text())
-    return "\n---\n".join(template.substitute(name=name, ip=node_address(sim_index, number))
-                           for number, name in enumerate(node_names(count), start=1))
+    return "\n---\n".join(template.substitute(name=name) for name in node_names(count))
 
 
 NODE_LEASE_SECONDS = 40
 
 
-def command(kwok: Path, kubeconfig: Path, stages: Path) -> list[str]:
+def command(kwok: Path, kubeconfig: Path, stages: Path, sim_index: int = 1) -> list[str]:
     return [
         str(kwok),
+        # Node status is not written by a create: KWOK's node-initialize stage fills it in.
+        f"--node-ip={node_address(sim_index)}",
         f"--kubeconfig={kubeconfig}",
         f"--config={stages}",
         "--manage-all-nodes=false",
