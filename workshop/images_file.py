@@ -36,6 +36,10 @@ HEADER = """\
 """
 
 
+# Each line holds pinned versions: tests/site/test_versions.py knows a generated line by this mark.
+MARK = "  # generated from versions.env and the pinned manifests"
+
+
 class ListFileError(Exception):
     """The committed list is missing or malformed; the message says which line."""
 
@@ -52,12 +56,14 @@ def render(found: ImageList) -> str:
         lines.append(f"image {image.ref} {'load' if image.load else 'no-load'} {what_needs_it(image.sources[0])}")
     for manifest in found.manifests:
         lines.append(f"manifest {manifest.url} {manifest.label}")
-    return "\n".join(lines) + "\n"
+    header, body = lines[0], lines[1:]
+    return "\n".join([header, *(line + MARK for line in body)]) + "\n"
 
 
 def parse(text: str, where: str = "images.txt") -> ImageList:
     found = ImageList()
     for number, line in enumerate(text.splitlines(), start=1):
+        line = line.split(" # ", 1)[0].rstrip()        # a trailing comment (MARK)
         if not line.strip() or line.startswith("#"):
             continue
         fields = line.split(maxsplit=3)
