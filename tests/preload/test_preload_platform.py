@@ -50,14 +50,14 @@ def preload_with(tmp_path: Path, engine: Path, *refs: str):
 def test_docker_desktop_on_apple_silicon_pulls_saves_and_loads_linux_arm64_only(tmp_path):
     engine = fake_engine(tmp_path, "exit 0", info=DESKTOP_ARM64, name="docker")
     done, calls = preload_with(tmp_path, engine, "docker.io/istio/pilot:1.0.0")
+    assert not [call for call in calls if "docker-image" in call], "kind load docker-image imports every platform"
+    assert "pull --platform linux/arm64 docker.io/istio/pilot:1.0.0" in calls
     assert done.returncode == 0, done.stdout + done.stderr
     assert "preload: engine" in done.stdout and "platform linux/arm64" in done.stdout
-    assert "pull --platform linux/arm64 docker.io/istio/pilot:1.0.0" in calls
     saves = [call for call in calls if call.startswith("image save")]
     assert len(saves) == 1 and saves[0].endswith("--platform linux/arm64 docker.io/istio/pilot:1.0.0")
     archive = saves[0].split()[3]
     assert f"kind load image-archive {archive} --name workshop" in calls
-    assert not [call for call in calls if "docker-image" in call]
     assert summary(done.stdout) == {"images": 1, "pulled": 1, "present": 0, "failed": 0, "loaded": 1}
 
 
