@@ -15,9 +15,14 @@ Manifests come from, in order: a copy already fetched (``.cache/preload/``, giti
 copy (the Istio release folder you downloaded, the Go module cache, level 4's own cache), then
 their pinned URL. One that cannot be had is named, and the others go on.
 
+The learner's `make preload` needs none of that: it reads labs/00-setup/images.txt, which
+`make preload-images` writes from these sources (workshop/images_file.py). Images are pulled
+and loaded for the kind nodes' platform only (workshop/engine.py says which).
+
     $ workshop preload --list        # the images and where each one comes from
     $ workshop preload --dry-run     # the commands, without running them
     $ workshop preload               # pull (Docker, else Podman), then `kind load` into `workshop`
+    $ workshop preload --write-list labs/00-setup/images.txt    # from the pinned sources (Go)
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,6 +44,7 @@ from typing import Callable, Iterable
 import yaml
 
 from workshop import REPO_ROOT
+from workshop.engine import EngineError, EngineInfo, choose_engine, engine_info, run
 from workshop.versions import all_versions
 
 CACHE = REPO_ROOT / ".cache" / "preload"
@@ -62,10 +67,21 @@ class Image:
 
 
 @dataclass
+class Manifest:
+    """A manifest read at preload time, on the learner's laptop: its images are not in the committed list."""
+
+    url: str
+    label: str                 # what needs it: "Knative (level 6)"
+
+
+@dataclass
 class ImageList:
     images: list[Image] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)       # where a local manifest was used, etc.
     missing: list[str] = field(default_factory=list)     # sources that could not be read: say which
+    manifests: list[Manifest] = field(default_factory=list)
+    # Writing the committed list: manifests only a URL serves are named (manifests), not read.
+    defer_urls: bool = False
 
     def add(self, ref: str, source: str, load: bool = True) -> None:
         ref = qualify(ref)
@@ -205,8 +221,8 @@ def istio_release_dir(version: str) -> Path | None:
 # --- The sources, one function each ------------------------------------------------------
 
 def source_versions(found: ImageList, versions: dict[str, str]) -> None:
-    found.add(versions["KIND_NODE_IMAGE"], "versions.env KIND_NODE_IMAGE (kind's node: `make cluster` uses it)", load=False)
-    found.add(versions["PYTHON_BASE_IMAGE"], "versions.env PYTHON_BASE_IMAGE (base of every service Dockerfile)",
+    found.add(versions["KIND_NODE_IMAGE"], "versions.env KIND_NODE_IMAGE: kind's node, `make cluster` uses it", load=False)
+    found.add(versions["PYTHON_BASE_IMAGE"], "versions.env PYTHON_BASE_IMAGE: base of every service Dockerfile",
               load=False)
 
 
@@ -328,16 +344,24 @@ def knative_release_files() -> list[tuple[str, str]]:
     return re.findall(r"release_url (\S+) (\S+)\)", body.group(1))
 
 
+KNATIVE_LABEL = "Knative (level 6)"
+
+
 def source_knative(found: ImageList, versions: dict[str, str]) -> None:
+    """Knative's release manifests name images by digest (ko builds them): no source here holds
+    them, only the release URL. Writing the committed list, the URL is named instead."""
     for repository, name in knative_release_files():
         url = lab_function(6, f"release_url {repository} {name}")
+        if found.defer_urls:
+            found.manifests.append(Manifest(url, KNATIVE_LABEL))
+            continue
         try:
             text, origin = fetch(url)
         except SourceError as error:
             found.missing.append(f"Knative {name}: {error}")
             continue
         for ref in images_in_yaml(text):
-            found.add(ref, f"Knative (level 6): {origin}")
+            found.add(ref, f"{KNATIVE_LABEL}: {origin}")
 
 
 SOURCES: list[tuple[str, Callable[[ImageList, dict[str, str]], None]]] = [
@@ -350,9 +374,10 @@ SOURCES: list[tuple[str, Callable[[ImageList, dict[str, str]], None]]] = [
 ]
 
 
-def image_list(sources=None, versions: dict[str, str] | None = None) -> ImageList:
+def image_list(sources=None, versions: dict[str, str] | None = None, defer_urls: bool = False) -> ImageList:
+    """The images read from the pinned sources (needs Go or the downloads: what `make preload-images` runs)."""
     versions = versions or all_versions()
-    found = ImageList()
+    found = ImageList(defer_urls=defer_urls)
     for label, source in sources or SOURCES:
         try:
             source(found, versions)
@@ -365,41 +390,6 @@ def image_list(sources=None, versions: dict[str, str] | None = None) -> ImageLis
 
 # --- The container engine ----------------------------------------------------------------
 
-def run(command: list[str], timeout: float, env: dict[str, str] | None = None) -> tuple[int, str]:
-    """Run ``command``; (exit status, its output). On timeout the whole process group is killed: never hangs."""
-    try:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   start_new_session=True, env=env)
-    except OSError as error:
-        return 127, str(error)
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        return 124, f"no answer after {timeout:.0f} s (timed out)"
-    return process.returncode, output
-
-
-def engine_env() -> dict[str, str]:
-    """Podman in this repository's sandbox needs its containers.conf (scripts/containers/lib.sh)."""
-    env = dict(os.environ)
-    conf = REPO_ROOT / ".cache" / "containers" / "containers.conf"
-    if "CONTAINERS_CONF" not in env and conf.is_file():
-        env["CONTAINERS_CONF"] = str(conf)
-    return env
-
-
-def find_engine() -> str | None:
-    """WORKSHOP_ENGINE, else Docker when its daemon answers, else Podman (as level 1 chooses)."""
-    if os.environ.get("WORKSHOP_ENGINE"):
-        return os.environ["WORKSHOP_ENGINE"]
-    for name in ("docker", "podman"):
-        if shutil.which(name) and run([name, "version"], COMMAND_TIMEOUT, engine_env())[0] == 0:
-            return name
-    return None
-
-
 def last_line(output: str) -> str:
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     return lines[-1] if lines else "no output"
@@ -409,15 +399,29 @@ def kind_cluster_exists() -> bool:
     """Is there a kind cluster `workshop`? Asks kind (which reads its node containers), changes nothing."""
     if not shutil.which("kind"):
         return False
-    status, output = run(["kind", "get", "clusters"], COMMAND_TIMEOUT, engine_env())
+    status, output = run(["kind", "get", "clusters"], COMMAND_TIMEOUT)
     return status == 0 and KIND_CLUSTER in output.split()
 
 
-def load_commands(engine: str, ref: str, archive: Path) -> list[list[str]]:
-    if engine == "docker":
-        return [["kind", "load", "docker-image", ref, "--name", KIND_CLUSTER]]
-    # kind loads from Docker only; with Podman, through an archive (as level 0's page shows).
-    return [[engine, "save", "-o", str(archive), ref], ["kind", "load", "image-archive", str(archive), "--name", KIND_CLUSTER]]
+def pull_command(engine: EngineInfo, ref: str) -> list[str]:
+    """Pull the kind nodes' platform only: a multi-platform index pulled whole is what
+    Docker's containerd image store then saves with missing layers (kind issue 3795)."""
+    return [engine.name, "pull", "--platform", engine.platform, ref]
+
+
+def load_commands(engine: EngineInfo, ref: str, archive: Path) -> list[list[str]]:
+    """Save the nodes' platform to an archive, then `kind load image-archive` it.
+
+    Never `kind load docker-image`: it saves every platform of the index and imports them with
+    `ctr import --all-platforms`, which fails `content digest … not found` with Docker's
+    containerd image store (the Docker Desktop default; kind issue 3795). Saving one platform
+    (`docker image save --platform`, Docker 28+) is the workaround kind's own docs give. Podman
+    and older Docker (no containerd store) hold only the platform pulled: a plain save is that.
+    """
+    save = [engine.name, "image", "save", "-o", str(archive)]
+    if engine.can_save_one_platform():
+        save += ["--platform", engine.platform]
+    return [save + [ref], ["kind", "load", "image-archive", str(archive), "--name", KIND_CLUSTER]]
 
 
 # --- The command -------------------------------------------------------------------------
@@ -436,14 +440,14 @@ def print_list(found: ImageList, out=sys.stdout) -> None:
     print(f"preload-list: images={len(found.images)} missing_sources={len(found.missing)}", file=out)
 
 
-def preload(found: ImageList, engine: str, dry_run: bool = False, load: bool | None = None,
+def preload(found: ImageList, engine: EngineInfo, dry_run: bool = False, load: bool | None = None,
             pull_timeout: float = PULL_TIMEOUT, out=sys.stdout) -> int:
     """Pull each image (skipping those present), then `kind load` them; one summary line; 0 if all went well."""
     started = time.monotonic()
-    env = engine_env()
     total = len(found.images)
     counts = {"pulled": 0, "present": 0, "failed": 0, "loaded": 0}
     failed: list[str] = []
+    print(f"preload: engine {engine.name}, platform {engine.platform} (the kind nodes')", file=out)
     for note in found.notes:
         print(f"note: {note}", file=out)
     for missing in found.missing:
@@ -451,14 +455,14 @@ def preload(found: ImageList, engine: str, dry_run: bool = False, load: bool | N
     for number, image in enumerate(found.images, start=1):
         step = f"[{number}/{total}]"
         if dry_run:
-            print(f"{step} {engine} pull {image.ref}", file=out)
+            print(f"{step} {' '.join(pull_command(engine, image.ref))}", file=out)
             continue
-        if run([engine, "image", "inspect", image.ref], COMMAND_TIMEOUT, env)[0] == 0:
+        if run([engine.name, "image", "inspect", image.ref], COMMAND_TIMEOUT)[0] == 0:
             counts["present"] += 1
             print(f"{step} present {image.ref}", file=out, flush=True)
             continue
         print(f"{step} pulling {image.ref}", file=out, flush=True)
-        status, output = run([engine, "pull", image.ref], pull_timeout, env)
+        status, output = run(pull_command(engine, image.ref), pull_timeout)
         if status == 0:
             counts["pulled"] += 1
         else:
@@ -489,7 +493,7 @@ def preload(found: ImageList, engine: str, dry_run: bool = False, load: bool | N
                     continue
                 print(f"[load {number}/{len(to_load)}] kind load {image.ref}", file=out, flush=True)
                 for command in commands:
-                    status, output = run(command, pull_timeout, env)
+                    status, output = run(command, pull_timeout)
                     if status != 0:
                         counts["failed"] += 1
                         failed.append(f"{image.ref} (kind load)")
@@ -505,41 +509,94 @@ def preload(found: ImageList, engine: str, dry_run: bool = False, load: bool | N
     print(f"preload: images={total} pulled={counts['pulled']} present={counts['present']} "
           f"failed={counts['failed']} loaded={counts['loaded']} seconds={seconds:.1f}", file=out)
     if failed or found.missing:
-        print("preload: not everything is here. Check your network (or `" + engine + " login` when a registry "
+        print("preload: not everything is here. Check your network (or `" + engine.name + " login` when a registry "
               "limits anonymous pulls), then run `make preload` again: what is present is skipped.", file=out)
         return 1
     return 0
 
 
+def read_engine(name: str | None, platform: str | None) -> EngineInfo | str:
+    """The engine to pull with and the nodes' platform; a one-line error when there is none."""
+    if name is None:
+        choice = choose_engine()
+        if choice.name is None:
+            return (f"no container engine answers ({choice.why}): start Docker (or install Podman) as level 0 "
+                    "shows, then run `make preload` again.")
+        name = choice.name
+    if platform:
+        os_name, _, arch = platform.partition("/")
+        if os_name != "linux" or not arch:
+            return f"--platform {platform}: expected linux/<arch>, e.g. linux/arm64"
+        return EngineInfo(name, None, None, arch, "")
+    try:
+        return engine_info(name)
+    except EngineError as error:
+        return f"{name} does not say which platform its machine runs: {error}"
+
+
+def write_list(path: Path) -> int:
+    """`make preload-images`: read the pinned sources, write the committed list. Fails, writing
+    nothing, when a source other than a preload-time URL could not be read."""
+    from workshop import images_file
+
+    found = image_list(defer_urls=True)
+    for missing in found.missing:
+        print(f"MISSING: {missing}", file=sys.stderr)
+    if found.missing:
+        print(f"preload-images: {path} not written: every source must be read (Go builds istioctl and "
+              "fetches the modules: `make sim-build istioctl`).", file=sys.stderr)
+        return 1
+    path.write_text(images_file.render(found))
+    print(f"preload-images: wrote {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path} "
+          f"images={len(found.images)} read_at_preload_time={len(found.manifests)}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    from workshop import images_file
+
     parser = argparse.ArgumentParser(prog="workshop preload", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--list", action="store_true", help="print the images and where each comes from; pull nothing")
     parser.add_argument("--dry-run", action="store_true", help="print the commands without running them")
-    parser.add_argument("--engine", help="docker or podman (default: WORKSHOP_ENGINE, else the one that answers)")
+    parser.add_argument("--engine", help="docker or podman (default: WORKSHOP_ENGINE, KIND_EXPERIMENTAL_PROVIDER, "
+                                         "else Docker when its daemon answers, else Podman)")
+    parser.add_argument("--platform", help="linux/<arch> to pull and load (default: the engine's, as kind's nodes run)")
     parser.add_argument("--no-load", action="store_true", help="pull only, even when kind cluster `workshop` exists")
     parser.add_argument("--image", action="append", default=[], metavar="REF",
                         help="also preload this image (repeatable)")
     parser.add_argument("--only", action="append", default=[], metavar="REF",
-                        help="preload only this image (repeatable): skips reading the sources")
+                        help="preload only this image (repeatable): skips reading the list")
+    parser.add_argument("--from-sources", action="store_true",
+                        help="read the pinned sources (needs Go) instead of the committed list "
+                             f"{images_file.IMAGES_FILE.relative_to(REPO_ROOT)}")
+    parser.add_argument("--write-list", type=Path, metavar="FILE",
+                        help="read the pinned sources and write the list FILE (what `make preload-images` does)")
     parser.add_argument("--pull-timeout", type=float, default=PULL_TIMEOUT, help="seconds for one pull (default %(default)s)")
     args = parser.parse_args(argv)
 
+    if args.write_list:
+        return write_list(args.write_list)
     if args.only:
         found = ImageList()
         for ref in args.only:
             found.add(ref, "--only")
-    else:
+    elif args.from_sources:
         found = image_list()
+    else:
+        try:
+            found = images_file.read()
+        except images_file.ListFileError as error:
+            print(f"preload: {error}", file=sys.stderr)
+            return 2
     for ref in args.image:
         found.add(ref, "--image")
     if args.list:
         print_list(found)  # a source that could not be read is named (MISSING:); the list is still the answer
         return 0
-    engine = args.engine or find_engine()
-    if engine is None:
-        print("preload: no container engine answers: start Docker (or install Podman) as level 0 shows, "
-              "then run `make preload` again.", file=sys.stderr)
+    engine = read_engine(args.engine, args.platform)
+    if isinstance(engine, str):
+        print(f"preload: {engine}", file=sys.stderr)
         return 2
     return preload(found, engine, dry_run=args.dry_run, load=False if args.no_load else None,
                    pull_timeout=args.pull_timeout)

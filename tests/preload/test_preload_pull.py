@@ -49,8 +49,6 @@ def podman_ready() -> None:
 @pytest.mark.containers
 def test_podman_without_a_registry_fails_each_pull_and_counts_the_present_image():
     podman_ready()
-    if not shutil.which("go"):
-        pytest.skip("no Go toolchain: the pinned sources come from the Go module cache")
     started = time.monotonic()
     done = workshop_preload("--engine", "podman", "--image", LOCAL_IMAGE, "--pull-timeout", "120")
     output = done.stdout + done.stderr
@@ -70,13 +68,19 @@ def test_podman_without_a_registry_fails_each_pull_and_counts_the_present_image(
     assert time.monotonic() - started < 240
 
 
-def fake_engine(tmp_path: Path, pull: str) -> Path:
-    """An engine whose `image inspect` finds nothing and whose `pull` runs ``pull``; it logs each call."""
-    script = tmp_path / "fake-engine"
+def fake_engine(tmp_path: Path, pull: str, version: str = "Docker version 28.3.2, build 578ccf6",
+                info: str = '{"NCPU": 4, "MemTotal": 8217473024, "Architecture": "aarch64", "ServerVersion": "28.3.2"}',
+                name: str = "fake-engine") -> Path:
+    """An engine that says ``version`` to ``-v`` and ``info`` to ``info``, whose `image inspect`
+    finds nothing, whose `pull` runs ``pull`` and whose `image save -o FILE` writes FILE; it logs each call."""
+    script = tmp_path / name
     script.write_text(f"""#!/usr/bin/env bash
 echo "$*" >> {tmp_path / 'calls'}
 case "$1 $2" in
+  "-v ") echo '{version}'; exit 0 ;;
+  "info --format") echo '{info}'; exit 0 ;;
   "image inspect") exit 1 ;;
+  "image save") echo saved > "$4"; exit 0 ;;
 esac
 [[ "$1" == pull ]] && {{ {pull}; }}
 exit 0
@@ -106,17 +110,29 @@ def test_a_pull_that_works_counts_as_pulled_and_exits_0(tmp_path):
 
 def test_dry_run_prints_the_commands_and_runs_none(tmp_path):
     engine = fake_engine(tmp_path, "exit 0")
-    done = workshop_preload("--engine", str(engine), "--only", "example.org/a:1", "--dry-run")
+    done = workshop_preload("--engine", str(engine), "--only", "example.org/a:1", "--dry-run", "--platform", "linux/amd64")
     assert done.returncode == 0, done.stderr
-    assert f"[1/1] {engine} pull example.org/a:1" in done.stdout
+    assert f"[1/1] {engine} pull --platform linux/amd64 example.org/a:1" in done.stdout
     assert not (tmp_path / "calls").exists()
 
 
-def test_the_list_names_where_each_image_comes_from():
+def test_the_list_names_where_each_image_comes_from_without_go(tmp_path):
+    # The learner's path: no Go, no Istio download on PATH; the committed list answers.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "bash").symlink_to(shutil.which("bash"))
+    done = workshop_preload("--list", env={"PATH": str(bin_dir), "ISTIO_DIR": ""})
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stdout.splitlines() if line.startswith("docker.io/istio/pilot:"))
+    assert line.split()[1:3] == ["Istio", "install"]
+    assert not any(line.startswith("MISSING: Istio") for line in done.stdout.splitlines()), done.stdout
+    assert re.search(r"^preload-list: images=\d+ missing_sources=\d+$", done.stdout, re.MULTILINE)
+
+
+def test_the_list_from_the_pinned_sources_says_how_each_was_read():
     if not shutil.which("go"):
         pytest.skip("no Go toolchain: the pinned sources come from the Go module cache")
-    done = workshop_preload("--list")
+    done = workshop_preload("--list", "--from-sources")
     assert done.returncode == 0, done.stderr
     line = next(line for line in done.stdout.splitlines() if line.startswith("docker.io/istio/pilot:"))
     assert "istioctl manifest generate" in line
-    assert re.search(r"^preload-list: images=\d+ missing_sources=\d+$", done.stdout, re.MULTILINE)

@@ -6,8 +6,9 @@
     ...
 
 It checks the tools against the pinned versions (versions.env), that a container
-engine runs, that the cluster answers, that the context is a local one, and that
-there is CPU and memory to spare. Every command it runs has a timeout: it cannot hang.
+engine runs (chosen as `make preload` chooses: workshop/engine.py) and is the one kind
+will use, that the cluster answers, that the context is a local one, and that the
+engine's machine has the CPUs and memory the measured figures ask (labs/00-setup/laptop.json). Every command it runs has a timeout: it cannot hang.
 Exit status: 0 nothing to fix, 1 something to fix (warnings alone do not count).
 """
 
@@ -20,6 +21,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from workshop import engine, laptop
+from workshop.engine import EngineInfo
 from workshop.versions import all_versions
 
 COMMAND_TIMEOUT = 5.0
@@ -100,18 +103,27 @@ def check_tool(tool: Tool, versions: dict[str, str]) -> Finding:
     return Finding(OK, f"{tool.name} {found}" + (f" (pinned {pinned})" if pinned else ""))
 
 
-def check_engine() -> Finding:
-    """podman or docker, installed and answering (kind needs one; level 1 uses podman)."""
-    for engine in ("podman", "docker"):
-        if shutil.which(engine) is None:
-            continue
-        status, output = run([engine, "info", "--format", "{{.Host.Arch}}" if engine == "podman" else "{{.ServerVersion}}"])
-        if status == 0:
-            return Finding(OK, f"container engine: {engine} is running")
-        return Finding(FAIL, f"container engine: {engine} is installed but not answering",
-                       "Start it: systemctl --user start podman.socket (podman) or start Docker Desktop / "
-                       "sudo systemctl start docker (docker)")
-    return Finding(FAIL, "container engine: neither podman nor docker is installed", f"Install podman: {SETUP}")
+def check_engine(env=None, runner=None) -> tuple[list[Finding], EngineInfo | None]:
+    """The engine preload and kind use (workshop/engine.py chooses), and what its machine has."""
+    options = {"env": os.environ if env is None else env, **({"runner": runner} if runner else {})}
+    choice = engine.choose_engine(**options)
+    if choice.name is None:
+        return [Finding(FAIL, f"container engine: none answers ({choice.why})",
+                        "Start Docker Desktop (or `sudo systemctl start docker`), or install Podman and "
+                        f"`podman machine start` on macOS/Windows: {SETUP}")], None
+    findings = [Finding(OK, f"container engine: {choice.name} ({choice.why})")]
+    provider = engine.kind_provider(**options)
+    if provider and provider != choice.name:
+        findings.append(Finding(WARN, f"kind will create the cluster on {provider}, not {choice.name} "
+                                      "(kind picks Docker whenever its command is installed)",
+                                f"Start {provider}, or `export KIND_EXPERIMENTAL_PROVIDER={choice.name}`"))
+    try:
+        info = engine.engine_info(choice.name, **({"runner": runner} if runner else {}))
+    except engine.EngineError as error:
+        findings.append(Finding(FAIL, f"container engine: {choice.name} does not answer `info`: {error}",
+                                "Start it again (Docker Desktop, or `podman machine start`)"))
+        return findings, None
+    return findings, info
 
 
 def check_cluster(context: str | None, kubeconfig: str | None) -> list[Finding]:
@@ -140,34 +152,30 @@ def check_cluster(context: str | None, kubeconfig: str | None) -> list[Finding]:
     return findings
 
 
-def check_capacity(cpus: int | None = None, available_bytes: int | None = None) -> list[Finding]:
-    """kind with the app wants 2 CPUs and 4 GiB free; Istio (level 5) about 8 GiB."""
-    cpus = os.cpu_count() if cpus is None else cpus
-    available_bytes = _mem_available() if available_bytes is None else available_bytes
-    findings = [Finding(OK, f"{cpus} CPUs") if cpus >= 2 else
-                Finding(FAIL, f"{cpus} CPU", "The cluster needs 2 CPUs: give the VM (or Docker Desktop) more")]
-    if available_bytes is None:
-        return findings + [Finding(WARN, "free memory: unknown on this system")]
-    gib = available_bytes / 2**30
-    if gib < 4:
-        findings.append(Finding(FAIL, f"{gib:.1f} GiB memory free",
-                                "The cluster needs 4 GiB free: close programs, or give the VM more memory"))
-    elif gib < 8:
-        findings.append(Finding(WARN, f"{gib:.1f} GiB memory free", "Level 5 (Istio) wants 8 GiB: close programs first"))
-    else:
-        findings.append(Finding(OK, f"{gib:.1f} GiB memory free"))
-    return findings
-
-
-def _mem_available() -> int | None:
-    try:
-        with open("/proc/meminfo") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+def check_capacity(info: EngineInfo | None, data: dict | None = None) -> list[Finding]:
+    """The engine's machine (Docker Desktop's or Podman's VM on macOS/Windows) against the
+    measured figures of labs/00-setup/laptop.json, the ones the pages state."""
+    data = laptop.load() if data is None else data
+    if info is None or info.cpus is None or info.memory_bytes is None:
+        return [Finding(WARN, "CPUs and memory of the engine's machine: unknown (no engine answered `info`)")]
+    gib = info.memory_bytes / 2**30
+    have = f"{info.kind}'s machine has {info.cpus} CPUs and {gib:.1f} GiB ({info.platform})"
+    fits = laptop.levels_that_fit(data, info.cpus, gib)
+    measured = sorted(data["levels"], key=int)
+    more = "Give it more: Docker Desktop Settings → Resources, or `podman machine set --cpus N --memory MiB`"
+    if not fits:
+        cpus, least = laptop.lowest(data)
+        return [Finding(FAIL, f"{have}: no level with a cluster fits (the least any needs: {cpus} CPUs and "
+                              f"{least} GiB, labs/00-setup/laptop.json)", more)]
+    short = [level for level in measured if level not in fits]
+    if short:
+        needs = "; ".join(f"level {level} needs {data['levels'][level]['cpus']} CPUs and "
+                          f"{data['levels'][level]['memory_gib']} GiB" for level in short)
+        return [Finding(WARN, f"{have}: enough for level{'s' if len(fits) > 1 else ''} {', '.join(fits)} only ({needs})",
+                        more)]
+    level, cpus, most = laptop.highest(data)
+    return [Finding(OK, f"{have}: enough for every measured level, {measured[0]} to {measured[-1]} "
+                        f"(the most any needs: {cpus} CPUs and {most} GiB)")]
 
 
 def main(argv: list[str]) -> int:
@@ -180,10 +188,11 @@ def main(argv: list[str]) -> int:
         os.environ["KUBECONFIG"] = args.kubeconfig  # so the context check reads the same file
     versions = all_versions()
     findings = [check_tool(tool, versions) for tool in TOOLS]
-    findings.append(check_engine())
+    engine_findings, info = check_engine()
+    findings += engine_findings
     if not args.no_cluster:
         findings += check_cluster(args.context, args.kubeconfig)
-    findings += check_capacity()
+    findings += check_capacity(info)
     for finding in findings:
         print(finding.line())
     problems = [finding for finding in findings if finding.status == FAIL]
