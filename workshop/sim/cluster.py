@@ -300,7 +300,7 @@ class Sim:
             out, {"nodes": "real", "slot": slot, "host_ports": host_ports,
              "node_ips": {node.name: node.net.node_ip for node in nodes}},
             extra_ips=(forwarder_ip,))
-        nodenet.note_run_netns()
+        nodenet.note_host_dirs()
         nodenet.hold_kubelet_sysctls(self.root)
         for node in nodes:
             nodenet.create(node.net, [n.net for n in nodes])
@@ -536,7 +536,7 @@ class Sim:
         if slot is not None:
             nodenet.release_kubelet_sysctls(self.root)
             nodenet.release_slot(self.root)
-            nodenet.remove_netns_dir_if_empty()
+            nodenet.remove_made_host_dirs()
         return stopped
 
     # ----------------------------------------------------------------- status

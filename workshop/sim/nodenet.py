@@ -236,22 +236,40 @@ def exists(node: NodeNet) -> bool:
     return node.netns_path.exists() or Path(f"/sys/class/net/{node.host_link}").exists()
 
 
-def remove_netns_dir_if_empty() -> None:
-    """`ip netns add` creates /run/netns; leave the host as found when it was not there."""
-    with _host_lock():
-        if not (RUN_DIR / "made-run-netns").exists() or any(Path("/run/netns").iterdir()):
-            return
-        # `ip netns add` bind-mounts /run/netns on itself (to share the namespaces' mounts).
-        subprocess.run(["umount", "/run/netns"], capture_output=True)
-        try:
-            Path("/run/netns").rmdir()
-        except OSError:
-            return
-        (RUN_DIR / "made-run-netns").unlink(missing_ok=True)
+# Folders the runtime creates on the host outside our state folder: `ip netns add` makes
+# /run/netns (bind-mounted on itself), containerd's shims put their sockets in /run/containerd/s,
+# libcni caches results in /var/lib/cni/results. Removed when we made them and they are empty.
+HOST_DIRS = (Path("/run/netns"), Path("/run/containerd/s"), Path("/run/containerd"),
+             Path("/var/lib/cni/results"), Path("/var/lib/cni"))
 
 
-def note_run_netns() -> None:
-    """Remember whether /run/netns existed before the first sim made it."""
+def note_host_dirs() -> None:
+    """Remember which of HOST_DIRS did not exist before the first real-node sim."""
     with _host_lock():
-        if not Path("/run/netns").exists():
-            (RUN_DIR / "made-run-netns").touch()
+        record = RUN_DIR / "made-dirs.json"
+        made = set(json.loads(record.read_text())) if record.exists() else set()
+        made |= {str(path) for path in HOST_DIRS if not path.exists()}
+        record.write_text(json.dumps(sorted(made)))
+
+
+def remove_made_host_dirs() -> None:
+    """Remove the HOST_DIRS we made, once nothing is left in them (deepest first)."""
+    with _host_lock():
+        record = RUN_DIR / "made-dirs.json"
+        if not record.exists():
+            return
+        made = json.loads(record.read_text())
+        for path in sorted(map(Path, made), key=lambda p: len(p.parts), reverse=True):
+            if not path.is_dir() or any(path.iterdir()):
+                continue
+            if path == Path("/run/netns"):
+                subprocess.run(["umount", str(path)], capture_output=True)
+            try:
+                path.rmdir()
+            except OSError:
+                pass
+        left = [name for name in made if Path(name).exists()]
+        if left:
+            record.write_text(json.dumps(left))
+        else:
+            record.unlink()

@@ -18,6 +18,7 @@ OOM score here, so ``oomScoreAdj: 0`` / ``oom_score = 0`` / ``restrict_oom_score
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -40,6 +41,7 @@ CNI_BIN_DIR = Path("/usr/lib/cni")
 CGROUP_MOUNTS = Path("/sys/fs/cgroup")
 SHIM = "containerd-shim-runc-v2"
 CNI_CACHE = Path("/var/lib/cni")
+SHIM_SOCKETS = Path("/run/containerd/s")
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     def stop(self) -> int:
         """Stop everything of this node and remove what it made; returns how many processes were stopped."""
         containerd, kubelet, proxy = self.processes()
+        sandboxes = self._sandbox_ids()
         stopped = kubelet.stop() + proxy.stop()
         stopped += self._kill_containers()
         for shim in find(SHIM, str(self.socket)):
@@ -242,11 +245,26 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         stopped += containerd.stop()
         unmount_under(self.dir)
         self._remove_cgroups()
-        for leftover in (CNI_CACHE / "results").glob(f"{self.cni_network}-*"):
-            leftover.unlink(missing_ok=True)
+        self._remove_host_files(sandboxes)
         nodenet.delete(self.net)
         shutil.rmtree(self.dir, ignore_errors=True)
         return stopped
+
+    def _sandbox_ids(self) -> list[str]:
+        """Ids of the pod sandboxes (one shim each), read from containerd's state folder."""
+        tasks = self.dir / "containerd" / "state" / "io.containerd.runtime.v2.task" / "k8s.io"
+        return [path.name for path in tasks.iterdir()] if tasks.is_dir() else []
+
+    def _remove_host_files(self, sandboxes: list[str]) -> None:
+        """Files outside our folder that a killed runtime leaves: shim sockets, libcni's cache."""
+        for sandbox in sandboxes:
+            # containerd 1.6 names a shim's socket sha256(<containerd address>/<namespace>/<id>).
+            digest = hashlib.sha256(f"{self.socket}/k8s.io/{sandbox}".encode()).hexdigest()
+            (SHIM_SOCKETS / digest).unlink(missing_ok=True)
+            for cached in (CNI_CACHE / "results").glob(f"*-{sandbox}-*"):
+                cached.unlink(missing_ok=True)
+        for cached in (CNI_CACHE / "results").glob(f"{self.cni_network}-*"):
+            cached.unlink(missing_ok=True)
 
     def _kill_containers(self) -> int:
         """SIGKILL every process in the node's cgroups (the containers and their pause processes)."""
