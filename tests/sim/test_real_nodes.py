@@ -45,14 +45,15 @@ def kubectl(kubeconfig: Path, *args: str, timeout: float = WAIT) -> subprocess.C
                           timeout=timeout)
 
 
-def wait_for(what: str, condition, timeout: float = WAIT, interval: float = 0.2):
+def wait_for(what, condition, timeout: float = WAIT, interval: float = 0.2):
+    """Poll ``condition`` until it is true; ``what`` (a text, or a function giving one) says what failed."""
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
         if result:
             return result
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting until {what}")
+            pytest.fail(f"timed out after {timeout:.0f} s waiting until {what() if callable(what) else what}")
         time.sleep(interval)
 
 
@@ -117,6 +118,26 @@ def test_up_then_down_leaves_the_host_as_found():
     after = host_snapshot(sim.root)
     mismatches = [f"{key}: before {before[key]}, after {after[key]}" for key in before if before[key] != after[key]]
     assert not mismatches, "sim-down left the host changed:\n" + "\n".join(mismatches)
+
+
+def test_a_sim_starting_keeps_its_slot_from_a_second_one(tmp_path):
+    """Two sims starting at once: the first holds its lock and has no state yet; the second must not take its slot."""
+    import fcntl
+
+    from workshop.pytest_cluster import _real_nodes_possible
+    from workshop.sim import nodenet
+
+    _real_nodes_possible()
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    with open(first / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # what Sim.up holds for the whole start
+        try:
+            slots = nodenet.claim_slot(first), nodenet.claim_slot(second)
+        finally:
+            nodenet.release_slot(first)
+            nodenet.release_slot(second)
+    assert slots[0] != slots[1], slots
 
 
 def sim_pause_image() -> str:
@@ -237,7 +258,8 @@ def test_a_cluster_ip_service_routes_to_pods_on_both_nodes(real_kubeconfig, web)
         seen.add(answer)
         return set(pods) <= seen
 
-    wait_for(f"both web pods {sorted(pods)} answered through {cluster_ip} (seen {seen})", both_answered, timeout=60)
+    wait_for(lambda: f"both web pods {sorted(pods)} answered through {cluster_ip} (answers seen: {seen})",
+             both_answered, timeout=60)
 
 
 def test_cluster_dns_resolves_the_api_and_a_service(real_kubeconfig, web):

@@ -126,6 +126,15 @@ def claim_slot(owner: Path) -> int:
 
 
 def _owns_nodes(root: Path, slot: int) -> bool:
+    """Does the sim in ``root`` still hold ``slot``? A sim starting or stopping holds its lock: yes."""
+    lock = root / ".lock"
+    if lock.exists():
+        with open(lock, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
     try:
         return json.loads((root / "state.json").read_text()).get("slot") == slot
     except (OSError, ValueError):
