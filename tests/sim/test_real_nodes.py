@@ -247,6 +247,15 @@ def test_both_workers_are_real_and_ready_with_a_pod_on_each(real_kubeconfig, web
     assert sorted(web_pods(real_kubeconfig, web).values()) == ["workshop-worker", "workshop-worker2"]
 
 
+def test_loading_an_image_podman_lacks_says_which(real_sim):
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "workshop.cli", "sim", "load", "--sim", str(REAL_NODE_SIM),
+                             "localhost/workshop/never-built:dev"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "localhost/workshop/never-built:dev" in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
 def test_a_cluster_ip_service_routes_to_pods_on_both_nodes(real_kubeconfig, web):
     pods = web_pods(real_kubeconfig, web)
     client = next(iter(pods))

@@ -36,7 +36,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    # Intermixed: `load --sim 2 IMAGE...` puts options between the action and the images.
+    args = parser().parse_intermixed_args(sys.argv[1:] if argv is None else argv)
     if args.sim < 1:
         print(f"workshop sim: --sim must be 1 or more, got {args.sim}.", file=sys.stderr)
         return 2

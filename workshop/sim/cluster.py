@@ -312,12 +312,12 @@ class Sim:
                    [processes["etcd"]])
         processes["kube-apiserver"].start(commands["kube-apiserver"] + self._kubelet_client_flags())
         control = [processes[name] for name in ("etcd", "kube-apiserver")]
-        # containerd does not need the API: start it while the API server comes up.
-        containerds = [node.start_containerd() for node in nodes]
         for node in nodes:
             node.prepare_cgroups()
             node.write_configs(self.pki, self.context, f"https://{forwarder_ip}:{API_FORWARDER_PORT}",
                                images["pause"], nodenet.sim_pod_cidr(slot))
+        # containerd does not need the API: start it (configs written) while the API server comes up.
+        containerds = [node.start_containerd() for node in nodes]
         self._wait("kube-apiserver is ready", self.api_ready, control)
         for name in ("kube-controller-manager", "kube-scheduler"):
             processes[name].start(commands[name])
