@@ -19,6 +19,11 @@ Fixtures (session-scoped unless said otherwise):
   cluster 2 when neither variable is set).
 - ``namespace`` (per test): a fresh namespace, deleted afterwards; its ``default``
   ServiceAccount exists, so Pods can be created at once.
+- ``real_kubeconfig`` / ``real_api_client``: a cluster whose Pods really run. ``$WORKSHOP_KUBECONFIG``
+  if set (a kind cluster); otherwise sim cluster ``REAL_NODE_SIM`` (3) started with two real
+  worker nodes (``nodes="real"``: containerd, kubelet, kube-proxy, CoreDNS). It needs root and
+  the packages `make sim-node-setup` installs; without them its tests skip loudly (fail in CI).
+- ``real_namespace`` (per test): a fresh namespace on that cluster.
 - ``on_sim``: True when the tests run against the sim (no data plane).
 
 Lifetime, decided once: **a session stops the sim clusters it started, and leaves alone a
@@ -41,7 +46,10 @@ from pathlib import Path
 
 import pytest
 
-CLUSTER_FIXTURES = {"kubeconfig", "api_client", "kubeconfig_2", "api_client_2", "namespace"}
+CLUSTER_FIXTURES = {"kubeconfig", "api_client", "kubeconfig_2", "api_client_2", "namespace",
+                    "real_kubeconfig", "real_api_client", "real_namespace"}
+# The real-node sim of a test session: a number of its own, so the KWOK sims stay as they are.
+REAL_NODE_SIM = 3
 _unavailable_reasons: list[str] = []
 
 
@@ -70,16 +78,18 @@ def _external(variable: str) -> Path | None:
     return path
 
 
-def _sim_kubeconfig(request: pytest.FixtureRequest, index: int) -> Path:
+def _sim_kubeconfig(request: pytest.FixtureRequest, index: int, nodes: str = "kwok") -> Path:
     try:
         from workshop.sim.cluster import Sim, SimError
         from workshop.sim.gobuild import BuildError
     except ImportError as error:  # cryptography missing: the venv predates requirements/sim.txt
         _unavailable(f"{error}; run `make venv`.")
     sim = Sim(index)
+    if nodes == "real":
+        _real_nodes_possible()
     was_up = sim.is_up()
     try:
-        sim.up()
+        sim.up(nodes=nodes)
     except BuildError as error:
         _unavailable(str(error))
     except (SimError, FileNotFoundError) as error:
@@ -87,6 +97,18 @@ def _sim_kubeconfig(request: pytest.FixtureRequest, index: int) -> Path:
     if not was_up and os.environ.get("WORKSHOP_SIM_KEEP") != "1":
         request.session.config.add_cleanup(sim.down)
     return sim.kubeconfig
+
+
+def _real_nodes_possible() -> None:
+    """Root and the Debian packages of `make sim-node-setup`, or a loud skip (a failure in CI)."""
+    import shutil
+
+    if os.geteuid() != 0:
+        _unavailable("real worker nodes need root (network namespaces, cgroups, mounts).")
+    missing = [tool for tool in ("containerd", "runc", "ctr", "socat", "iptables", "nsenter", "podman", "gcc")
+               if shutil.which(tool) is None]
+    if missing or not Path("/usr/lib/cni/bridge").exists():
+        _unavailable(f"missing {', '.join(missing) or 'the CNI plugins'}: run `make sim-node-setup`.")
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +129,11 @@ def kubeconfig_2(request: pytest.FixtureRequest) -> Path:
     if os.environ.get("WORKSHOP_KUBECONFIG"):
         pytest.skip("WORKSHOP_KUBECONFIG is set but WORKSHOP_KUBECONFIG_2 is not: set both to run multi-cluster tests.")
     return _sim_kubeconfig(request, 2)
+
+
+@pytest.fixture(scope="session")
+def real_kubeconfig(request: pytest.FixtureRequest) -> Path:
+    return _external("WORKSHOP_KUBECONFIG") or _sim_kubeconfig(request, REAL_NODE_SIM, nodes="real")
 
 
 def _api_client(path: Path):
@@ -130,9 +157,26 @@ def api_client_2(kubeconfig_2: Path):
     client.close()
 
 
+@pytest.fixture(scope="session")
+def real_api_client(real_kubeconfig: Path):
+    client = _api_client(real_kubeconfig)
+    yield client
+    client.close()
+
+
 @pytest.fixture
 def namespace(api_client, request: pytest.FixtureRequest):
     """A fresh namespace named after the test; its default ServiceAccount exists when the test starts."""
+    yield from _fresh_namespace(api_client, request)
+
+
+@pytest.fixture
+def real_namespace(real_api_client, request: pytest.FixtureRequest):
+    """``namespace`` on the cluster of ``real_kubeconfig``."""
+    yield from _fresh_namespace(real_api_client, request)
+
+
+def _fresh_namespace(api_client, request: pytest.FixtureRequest):
     from kubernetes import client
 
     core = client.CoreV1Api(api_client)

@@ -9,6 +9,9 @@ become Running and Ready although no container ever runs. Modules, one concern e
 - ``certs``, ``kubeconfig``: identities of the cluster
 - ``processes``: pid files, start/stop, log tails
 - ``crds``, ``kwok``: what is installed at start
-- ``cluster``: ``Sim(n).up() / .down() / .status()``
+- ``cluster``: ``Sim(n).up() / .down() / .status() / .load()``
+- ``nodes``, ``nodenet``, ``images``, ``addons``: the real worker nodes of ``up(nodes="real")``
+  (containerd, kubelet, kube-proxy in a network namespace each; pause and CoreDNS images; CoreDNS)
+- ``bench_node``: ``make bench-node``
 - ``cli``: ``workshop sim build|up|down|status|kubeconfig``
 """

@@ -48,6 +48,10 @@ CLIENTS = (
     ClientIdentity("kube-controller-manager", "system:kube-controller-manager"),
     ClientIdentity("kube-scheduler", "system:kube-scheduler"),
     ClientIdentity("kwok", "kwok-controller", ("system:masters",)),
+    # The API server's own identity towards the kubelets (logs, exec, port-forward), as kubeadm's.
+    # kube-proxy of the real nodes; RBAC's system:node-proxier is bound to this user name.
+    ClientIdentity("kube-proxy", "system:kube-proxy"),
+    ClientIdentity("apiserver-kubelet-client", "kube-apiserver-kubelet-client", ("system:masters",)),
 )
 
 
@@ -98,8 +102,11 @@ def _new_ca(pki: Path, stem: str, common_name: str) -> tuple[ec.EllipticCurvePri
     return key, name
 
 
-def generate(pki: Path, cluster_name: str) -> None:
-    """Write a fresh CA, serving and client certificates, and the ServiceAccount key pair into ``pki``."""
+def generate(pki: Path, cluster_name: str, extra_ips: tuple[str, ...] = ()) -> None:
+    """Write a fresh CA, serving and client certificates, and the ServiceAccount key pair into ``pki``.
+
+    ``extra_ips``: more addresses of the API server (the forwarder the real nodes reach it through).
+    """
     pki.mkdir(parents=True, exist_ok=True)
     ca_key, ca_name = _new_ca(pki, "ca", f"{cluster_name}-ca")
 
@@ -117,7 +124,7 @@ def generate(pki: Path, cluster_name: str) -> None:
     # `kubernetes` Service names and IP from inside the cluster.
     dns = ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
            "kubernetes.default.svc.cluster.local"]
-    ips = ["127.0.0.1", KUBERNETES_SERVICE_IP]
+    ips = ["127.0.0.1", KUBERNETES_SERVICE_IP, *extra_ips]
     san = x509.SubjectAlternativeName([x509.DNSName(name) for name in dns]
                                       + [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips])
     issue("apiserver", _name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, san)
@@ -131,3 +138,25 @@ def generate(pki: Path, cluster_name: str) -> None:
     _write_key(sa_key, pki / "sa.key")
     (pki / "sa.pub").write_bytes(sa_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+
+
+def issue_node(pki: Path, node: str, node_ip: str) -> None:
+    """A real node's two certificates, signed by the cluster CA in ``pki``.
+
+    ``<node>-client``: the kubelet's identity for the API (``system:node:<node>`` in ``system:nodes``,
+    what the Node authorizer expects); ``<node>-serving``: its HTTPS server on port 10250, naming
+    the node and its IP, so the API server verifies it for logs, exec and port-forward.
+    """
+    ca_key = serialization.load_pem_private_key((pki / "ca.key").read_bytes(), password=None)
+    ca_name = x509.load_pem_x509_certificate((pki / "ca.crt").read_bytes()).subject
+    san = x509.SubjectAlternativeName([x509.DNSName(node), x509.IPAddress(ipaddress.ip_address(node_ip))])
+    for stem, subject, usage, extension in (
+        (f"{node}-client", _name(f"system:node:{node}", ("system:nodes",)), ExtendedKeyUsageOID.CLIENT_AUTH, None),
+        (f"{node}-serving", _name(node), ExtendedKeyUsageOID.SERVER_AUTH, san),
+    ):
+        key = _new_key()
+        builder = _builder(subject, ca_name, key.public_key()).add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        if extension is not None:
+            builder = builder.add_extension(extension, critical=False)
+        _write_key(key, pki / f"{stem}.key")
+        _write_cert(builder.sign(ca_key, hashes.SHA256()), pki / f"{stem}.crt")

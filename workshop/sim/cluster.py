@@ -14,6 +14,10 @@ Order of a start, and why:
 5. the fake nodes and the Istio and Knative CRDs (server-side apply), then wait until
    every CRD is Established and every node Ready.
 A process that exits during a start stops the start: its log tail is printed.
+
+``up(nodes="real")`` (``make sim-up NODES=real``) starts no KWOK: two real workers instead
+(workshop/sim/nodes.py), a forwarder to the API server for them, CoreDNS, and forwarders of
+kind's extraPortMappings. The mode is recorded in state.json, so status and down know it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import fcntl
 import json
 import shutil
 import ssl
+import subprocess
 import sys
 import time
 import urllib.error
@@ -34,12 +39,19 @@ from pathlib import Path
 import yaml
 
 from workshop import REPO_ROOT
-from workshop.sim import certs, crds, kubeconfig, kwok
+from workshop.sim import addons, certs, crds, kubeconfig, kwok, nodenet
+from workshop.sim.nodenet import NodeNet
+from workshop.sim.nodes import CLUSTER_DNS_IP, NODE_NAMES, RealNode
 from workshop.sim.build import all_specs, build_all
 from workshop.sim.gobuild import built_paths, is_built
 from workshop.sim.processes import Process, free_ports, rss_bytes, tail
 
 NODE_COUNT = 3
+NODE_MODES = ("kwok", "real")
+API_FORWARDER_PORT = 6443
+# kind's extraPortMappings of the workshop cluster (labs/00-setup/kind-cluster.yaml): host port -> NodePort.
+# Sim 1 gets the learner's ports; another sim gets free ports, recorded in its state.json.
+PORT_MAPPINGS = {9080: 30080, 9443: 30443}
 START_TIMEOUT = 90.0  # seconds for each wait; a cold page cache on a busy 2-core machine is slow
 
 # name: binary. Started in this order, stopped in the reverse order.
@@ -98,11 +110,48 @@ class Sim:
     def state_file(self) -> Path:
         return self.root / "state.json"
 
-    def processes(self) -> list[Process]:
+    def mode(self) -> str:
+        """"kwok" or "real", as recorded by the last start."""
+        return self.state().get("nodes", "kwok")
+
+    def processes(self, mode: str | None = None) -> list[Process]:
+        """This cluster's processes in start order (those of ``mode``, default the recorded one)."""
         # `.sim/pki/` is not a prefix of `.sim/2/pki/`: the marker tells cluster 1 from cluster 2.
         def marker(name: str) -> str:
             return f"--data-dir={self.root / 'etcd'}" if name == "etcd" else f"{self.pki}/"
-        return [Process(name, binary, self.root, marker(name)) for name, binary in COMPONENTS.items()]
+        mode = mode or self.mode()
+        names = [name for name in COMPONENTS if mode == "kwok" or name != "kwok"]
+        processes = [Process(name, COMPONENTS[name], self.root, marker(name)) for name in names]
+        if mode == "real":
+            processes += self.forwarders()
+            for node in self.real_nodes():
+                processes += node.processes()
+        return processes
+
+    def forwarders(self) -> list[Process]:
+        """socat processes: the nodes' way to the API server, and kind's extraPortMappings."""
+        # socat logs to a file of ours: that argument tells this cluster's socat from any other.
+        marker = f"{self.root / 'logs'}/"
+        names = ["apiserver-forwarder", *(f"port-{port}-forwarder" for port in PORT_MAPPINGS)]
+        return [Process(name, "socat", self.root, marker) for name in names]
+
+    def slot(self) -> int | None:
+        """This sim's real-node slot on the host (workshop/sim/nodenet.py), if it holds one."""
+        recorded = self.state().get("slot")
+        if recorded:
+            return recorded
+        owned = [slot for slot in nodenet.SLOTS if nodenet._slot_owner(slot) == str(self.root)]
+        return owned[0] if owned else None
+
+    def real_nodes(self, slot: int | None = None) -> list[RealNode]:
+        slot = slot or self.slot()
+        if slot is None:
+            return []
+        return [RealNode(self.root, name, NodeNet(slot, number)) for number, name in enumerate(NODE_NAMES, start=1)]
+
+    def host_ports(self) -> dict[int, int]:
+        """Host port on 127.0.0.1 -> NodePort, for kind's extraPortMappings (recorded at start)."""
+        return {int(host): node_port for host, node_port in self.state().get("host_ports", {}).items()}
 
     def state(self) -> dict:
         try:
@@ -139,10 +188,18 @@ class Sim:
 
     # ------------------------------------------------------------------ start
 
-    def up(self, out=sys.stdout, nodes: int = NODE_COUNT) -> float:
-        """Start the cluster unless it is up; return the seconds until it was ready."""
+    def up(self, out=sys.stdout, nodes: str = "kwok") -> float:
+        """Start the cluster unless it is up; return the seconds until it was ready.
+
+        ``nodes``: "kwok" (fake nodes, the fast control-plane tests) or "real" (two real workers).
+        """
+        if nodes not in NODE_MODES:
+            raise SimError(f"nodes must be one of {', '.join(NODE_MODES)}, got {nodes!r}")
         started = time.monotonic()
         with self._lock():
+            if self.is_up() and self.mode() != nodes:
+                raise SimError(f"{self.context} is up with {self.mode()} nodes, not {nodes}: "
+                               f"stop it first (`make sim-down{'' if self.index == 1 else f' SIM={self.index}'}`).")
             if self.is_up():
                 print(f"sim-up: {self.context} is already up: nothing to do.", file=out)
                 self._print_ready(out, time.monotonic() - started)
@@ -150,9 +207,13 @@ class Sim:
             self._clean_leftovers(out)
             building = time.monotonic()
             binaries = self._binaries(out)
+            images = self._node_images(out) if nodes == "real" else {}
             started += time.monotonic() - building  # ready_seconds measures the start, not a first build
             try:
-                self._start(binaries, nodes, out)
+                if nodes == "real":
+                    self._start_real(binaries, images, out)
+                else:
+                    self._start(binaries, NODE_COUNT, out)
             except BaseException:
                 self._stop_all()
                 raise
@@ -170,9 +231,15 @@ class Sim:
             paths.update(built_paths(spec))
         return paths
 
+    def _node_images(self, out) -> dict[str, str]:
+        from workshop.sim import images
+
+        print("sim-up: building the node images (pause, CoreDNS; cached afterwards) ...", file=out, flush=True)
+        return {"pause": images.pause_image(), "coredns": images.coredns_image()}
+
     def _clean_leftovers(self, out) -> None:
         """Report what is left of an earlier run (dead components, stale pid files) and clear it."""
-        for process in self.processes():
+        for process in self._every_process():
             if process.stale():
                 print(f"sim-up: removing the stale pid file of {process.name} (pid {process.pid()} is gone); "
                       f"last lines of its log:\n{indent(tail(process.log_file))}", file=out)
@@ -182,23 +249,8 @@ class Sim:
         self._stop_all()
 
     def _start(self, binaries: dict[str, Path], node_count: int, out) -> None:
-        for folder in ("etcd", "pki", "kwok", "logs"):
-            shutil.rmtree(self.root / folder, ignore_errors=True)
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.state_file.unlink(missing_ok=True)
-        print(f"sim-up: starting {self.context} in {self.root.relative_to(REPO_ROOT)}/ ...", file=out, flush=True)
-
-        certs.generate(self.pki, self.context)
-        names = ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
-        ports = dict(zip(names, free_ports(len(names))))
-        server = self._api_url(ports["kube-apiserver"], "")
-        kubeconfig.write(self.kubeconfig, self.context, server, self.pki, "admin")
-        component_kubeconfigs = {
-            identity: kubeconfig.write(self.pki / f"{identity}.kubeconfig", self.context, server, self.pki, identity)
-            for identity in ("kube-controller-manager", "kube-scheduler", "kwok")
-        }
+        ports, component_kubeconfigs = self._prepare(out, extra_state={})
         stages = kwok.write_stages(self.root / "kwok" / "stages.yaml")
-        self.state_file.write_text(json.dumps({"ports": ports, "context": self.context}, indent=2))
         processes = {process.name: process for process in self.processes()}
         commands = self._commands(binaries, ports, component_kubeconfigs, stages)
 
@@ -210,13 +262,122 @@ class Sim:
         for name in ("kube-controller-manager", "kube-scheduler", "kwok"):
             processes[name].start(commands[name])
         everyone = list(processes.values())
-
-        documents = [document for path in crds.crd_files() for document in _load_yaml(path.read_text())]
-        self._apply(_load_yaml(kwok.nodes_manifest(node_count)) + documents, everyone)
-        self._wait("every CRD is Established", self.crds_established, everyone)
+        self._install_crds_and(_load_yaml(kwok.nodes_manifest(node_count)), everyone)
         self._wait(f"{node_count} nodes are Ready", lambda: self.ready_nodes() >= node_count, everyone)
 
-    def _commands(self, binaries, ports, component_kubeconfigs, stages) -> dict[str, list[str]]:
+    def _prepare(self, out, extra_state: dict, extra_ips: tuple[str, ...] = ()) -> tuple[dict, dict]:
+        """Fresh folders, certificates, ports, kubeconfigs and state.json; returns (ports, component kubeconfigs)."""
+        for folder in ("etcd", "pki", "kwok", "logs", "nodes"):
+            shutil.rmtree(self.root / folder, ignore_errors=True)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.state_file.unlink(missing_ok=True)
+        print(f"sim-up: starting {self.context} in {self.root.relative_to(REPO_ROOT)}/ ...", file=out, flush=True)
+        certs.generate(self.pki, self.context, extra_ips)
+        names = ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+        ports = dict(zip(names, free_ports(len(names))))
+        server = self._api_url(ports["kube-apiserver"], "")
+        kubeconfig.write(self.kubeconfig, self.context, server, self.pki, "admin")
+        component_kubeconfigs = {
+            identity: kubeconfig.write(self.pki / f"{identity}.kubeconfig", self.context, server, self.pki, identity)
+            for identity in ("kube-controller-manager", "kube-scheduler", "kwok")
+        }
+        self.state_file.write_text(json.dumps({"ports": ports, "context": self.context, **extra_state}, indent=2))
+        return ports, component_kubeconfigs
+
+    def _install_crds_and(self, documents: list[dict], everyone: list[Process]) -> None:
+        documents = documents + [document for path in crds.crd_files() for document in _load_yaml(path.read_text())]
+        self._apply(documents, everyone)
+        self._wait("every CRD is Established", self.crds_established, everyone)
+
+    def _start_real(self, binaries: dict[str, Path], images: dict[str, str], out) -> None:
+        """The control plane, then two real workers; see workshop/sim/nodes.py and nodenet.py."""
+        slot = nodenet.claim_slot(self.root)
+        nodes = self.real_nodes(slot)
+        forwarder_ip = nodes[0].net.host_ip
+        host_ports = dict(zip(free_ports(len(PORT_MAPPINGS)), PORT_MAPPINGS.values())) if self.index != 1 \
+            else dict(PORT_MAPPINGS)
+        ports, component_kubeconfigs = self._prepare(
+            out, {"nodes": "real", "slot": slot, "host_ports": host_ports,
+             "node_ips": {node.name: node.net.node_ip for node in nodes}},
+            extra_ips=(forwarder_ip,))
+        nodenet.note_host_dirs()
+        nodenet.hold_kubelet_sysctls(self.root)
+        for node in nodes:
+            nodenet.create(node.net, [n.net for n in nodes])
+            certs.issue_node(self.pki, node.name, node.net.node_ip)
+        commands = self._commands(binaries, ports, component_kubeconfigs, stages=None)
+        processes = {process.name: process for process in self.processes("real")}
+        processes["etcd"].start(commands["etcd"])
+        self._wait("etcd answers", lambda: _get(f"http://127.0.0.1:{ports['etcd']}/health", None, 1.0) is not None,
+                   [processes["etcd"]])
+        processes["kube-apiserver"].start(commands["kube-apiserver"] + self._kubelet_client_flags())
+        control = [processes[name] for name in ("etcd", "kube-apiserver")]
+        for node in nodes:
+            node.prepare_cgroups()
+            node.write_configs(self.pki, self.context, f"https://{forwarder_ip}:{API_FORWARDER_PORT}",
+                               images["pause"], nodenet.sim_pod_cidr(slot))
+        # containerd does not need the API: start it (configs written) while the API server comes up.
+        containerds = [node.start_containerd() for node in nodes]
+        self._wait("kube-apiserver is ready", self.api_ready, control)
+        for name in ("kube-controller-manager", "kube-scheduler"):
+            processes[name].start(commands[name])
+        forwarders = self._start_forwarders(processes, forwarder_ip, ports["kube-apiserver"], nodes[0], host_ports)
+        everyone = control + [processes["kube-controller-manager"], processes["kube-scheduler"]] + forwarders
+        self._wait("containerd answers on both nodes", lambda: all(node.containerd_ready() for node in nodes),
+                   everyone + containerds)
+        from workshop.sim import images as node_images
+
+        node_images.load([node.socket for node in nodes], list(images.values()))
+        for node in nodes:
+            everyone += node.start_kubelet_and_proxy(binaries)
+        everyone += containerds
+        addon_documents = addons.kubernetes_endpoints(forwarder_ip, API_FORWARDER_PORT) \
+            + addons.coredns(images["coredns"], CLUSTER_DNS_IP)
+        self._apply_with_kubectl(binaries["kubectl"], addon_documents, everyone)
+        self._install_crds_and([], everyone)
+        self._wait(f"{len(nodes)} real nodes are Ready", lambda: self.ready_nodes() >= len(nodes), everyone)
+        self._wait("CoreDNS is available", self.dns_available, everyone)
+
+    def _kubelet_client_flags(self) -> list[str]:
+        """The API server's identity towards the kubelets (kubeadm's apiserver-kubelet-client)."""
+        return [
+            f"--kubelet-client-certificate={self.pki / 'apiserver-kubelet-client.crt'}",
+            f"--kubelet-client-key={self.pki / 'apiserver-kubelet-client.key'}",
+            f"--kubelet-certificate-authority={self.pki / 'ca.crt'}",
+            "--kubelet-preferred-address-types=InternalIP,Hostname",
+        ]
+
+    def _start_forwarders(self, processes, forwarder_ip: str, api_port: int, node: RealNode,
+                          host_ports: dict[int, int]) -> list[Process]:
+        started = []
+        targets = {"apiserver-forwarder": (f"TCP-LISTEN:{API_FORWARDER_PORT},bind={forwarder_ip},reuseaddr,fork",
+                                           f"TCP:127.0.0.1:{api_port}")}
+        for (host_port, node_port), learner_port in zip(host_ports.items(), PORT_MAPPINGS):
+            # Bound to 127.0.0.1 only, as kind's listenAddress.
+            targets[f"port-{learner_port}-forwarder"] = (f"TCP-LISTEN:{host_port},bind=127.0.0.1,reuseaddr,fork",
+                                                        f"TCP:{node.net.node_ip}:{node_port}")
+        for name, (listen, connect) in targets.items():
+            process = processes[name]
+            process.start(["/usr/bin/socat", "-lf", str(self.root / "logs" / f"{name}.socat.log"), listen, connect])
+            started.append(process)
+        return started
+
+    def _apply_with_kubectl(self, kubectl: Path, documents: list[dict], watched: list[Process]) -> None:
+        path = addons.write(self.root / "nodes" / "addons.yaml", documents)
+        result = subprocess.run([str(kubectl), f"--kubeconfig={self.kubeconfig}", "apply", "--server-side",
+                                 "--field-manager=workshop-sim", "-f", str(path)], capture_output=True, text=True)
+        if result.returncode != 0:
+            self._check_alive(watched)
+            raise SimError(f"applying {path} failed: {result.stderr.strip()}")
+
+    def dns_available(self) -> bool:
+        body = self._api_get("/apis/apps/v1/namespaces/kube-system/deployments/coredns", 5.0)
+        if body is None:
+            return False
+        status = json.loads(body).get("status", {})
+        return status.get("availableReplicas", 0) >= 1 and status.get("updatedReplicas", 0) == status.get("replicas", -1)
+
+    def _commands(self, binaries, ports, component_kubeconfigs, stages: Path | None) -> dict[str, list[str]]:
         pki = self.pki
         etcd_url, peer_url = f"http://127.0.0.1:{ports['etcd']}", f"http://127.0.0.1:{ports['etcd-peer']}"
         return {
@@ -269,7 +430,7 @@ class Sim:
                 "--bind-address=127.0.0.1", f"--secure-port={ports['kube-scheduler']}",
                 "--leader-elect=false", "--profiling=false",
             ],
-            "kwok": kwok.command(binaries["kwok"], component_kubeconfigs["kwok"], stages, self.index),
+            "kwok": kwok.command(binaries["kwok"], component_kubeconfigs["kwok"], stages, self.index) if stages else [],
         }
 
     def _wait(self, what: str, condition, watched: list[Process], timeout: float = START_TIMEOUT) -> None:
@@ -333,21 +494,50 @@ class Sim:
             return 0
         return sum(_condition(item, "Ready") for item in json.loads(body).get("items", []))
 
+    # ----------------------------------------------------------------- images
+
+    def load(self, image_names: list[str], out=sys.stdout) -> None:
+        """`kind load docker-image` for the sim: podman images into every real node, names kept."""
+        from workshop.sim import images
+
+        nodes = self.real_nodes() if self.mode() == "real" else []
+        if not nodes or not self.is_up():
+            raise SimError(f"{self.context} has no real nodes running: start it with `make sim-up NODES=real"
+                           f"{'' if self.index == 1 else f' SIM={self.index}'}`.")
+        images.load([node.socket for node in nodes], image_names)
+        print(f"sim-load: {', '.join(image_names)} loaded into {', '.join(node.name for node in nodes)}", file=out)
+
     # ------------------------------------------------------------------- stop
 
     def down(self, out=sys.stdout) -> int:
         """Stop every process and remove the cluster's data (logs stay); return how many were running."""
         with self._lock():
             stopped = self._stop_all()
-            for folder in ("etcd", "pki", "kwok"):
+            for folder in ("etcd", "pki", "kwok", "nodes"):
                 shutil.rmtree(self.root / folder, ignore_errors=True)
             self.kubeconfig.unlink(missing_ok=True)
             self.state_file.unlink(missing_ok=True)
         print(f"sim-down: {self.context}: stopped {stopped} process(es); logs kept in {self.root / 'logs'}", file=out)
         return stopped
 
+    def _every_process(self) -> list[Process]:
+        """Whatever mode ran last: a crashed start may have left either kind."""
+        kwok_only = [process for process in self.processes("kwok") if process.name == "kwok"]
+        return self.processes("real") + kwok_only
+
     def _stop_all(self) -> int:
-        return sum(process.stop() for process in reversed(self.processes()))
+        """Stop every process (nodes first, each cleaning what it made on the host), then the control plane."""
+        stopped = 0
+        slot = self.slot()
+        for node in self.real_nodes(slot):
+            stopped += node.stop()
+        for process in reversed(self._every_process()):
+            stopped += process.stop()
+        if slot is not None:
+            nodenet.release_kubelet_sysctls(self.root)
+            nodenet.release_slot(self.root)
+            nodenet.remove_made_host_dirs()
+        return stopped
 
     # ----------------------------------------------------------------- status
 
