@@ -31,6 +31,8 @@ class Kit:
     downstream: dict[str, Downstream] = field(default_factory=dict)
     # Set on SIGTERM (see gunicorn_conf): /readyz answers 503 so no new traffic is routed here.
     draining: threading.Event = field(default_factory=threading.Event)
+    # Called by close(): background loops a service starts (order's settler) stop here.
+    on_close: list[Callable[[], None]] = field(default_factory=list)
 
 
 def build_app(
@@ -130,6 +132,8 @@ def relay(config: Config, reply: Reply, what: str):
 def close(app: Flask) -> None:
     """Release files and sockets (tests create many apps in one process)."""
     k = kit(app)
+    for stop in k.on_close:
+        stop()
     if k.db is not None:
         k.db.close()
     for link in k.downstream.values():

@@ -34,6 +34,13 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
         return response, status
 
+    @app.errorhandler(TimeoutError)
+    def _read_timeout(exc: TimeoutError):
+        # The client stopped sending its body (servicekit.worker bounds each read).
+        response, status = error_response(408, "request timeout", "the request body did not arrive in time")
+        response.headers["Connection"] = "close"
+        return response, status
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         # A bug: log it with its traceback, answer without one.

@@ -87,7 +87,7 @@ def test_an_unreachable_invoice_service_never_fails_the_order(tmp_path):
     with serve("account", tmp_path) as account_url:
         app = make_app("order", tmp_path / "order", ACCOUNT_URL=account_url, INVOICE_URL="http://127.0.0.1:9")
         try:
-            assert app.test_client().post("/orders", json=ORDER).status_code == 201
+            assert app.test_client().post("/orders", json=ORDER, headers={"Idempotency-Key": "i"}).status_code == 201
         finally:
             close(app)
 
