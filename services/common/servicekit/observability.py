@@ -95,7 +95,8 @@ class Metrics:
 
 
 def instrument(app: Flask, metrics: Metrics, logger: logging.Logger) -> None:
-    cfg = app.extensions["servicekit"].config
+    kit = app.extensions["servicekit"]
+    cfg = kit.config
 
     @app.before_request
     def _start():
@@ -115,7 +116,8 @@ def instrument(app: Flask, metrics: Metrics, logger: logging.Logger) -> None:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         response.headers["X-Service"] = cfg.service
         response.headers["X-Service-Version"] = cfg.version
-        response.headers["X-Pod"] = cfg.pod_name
+        if not (kit.edge and ("X-Forwarded-For" in request.headers or "Forwarded" in request.headers)):
+            response.headers["X-Pod"] = cfg.pod_name  # which replica answered: internal, like /metrics
         # Probes and scrapes come every few seconds: log them only at DEBUG.
         quiet = route in ("/healthz", "/readyz", "/metrics") and response.status_code < 400
         logger.log(logging.DEBUG if quiet else logging.INFO, "request", extra={"fields": {

@@ -2,7 +2,7 @@
 
 import unicodedata
 
-from flask import request
+from flask import current_app, request
 
 from servicekit.errors import ApiError
 
@@ -14,6 +14,11 @@ def json_object() -> dict:
     """The request body as a JSON object, or a 415/400 ApiError."""
     if not request.is_json:
         raise ApiError(415, "unsupported media type", "send the body as JSON with Content-Type: application/json")
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    # A chunked body has no Content-Length to refuse up front: werkzeug stops reading at the
+    # limit and hands over what it read, so a full-size chunked body is too large (413), not bad JSON.
+    if limit and request.content_length is None and len(request.get_data(cache=True)) >= limit:
+        raise ApiError(413, "request entity too large", f"the body must be under {limit} bytes")
     try:
         body = request.get_json(silent=True)
     except RecursionError:

@@ -9,7 +9,7 @@ from gateway import openapi, routes
 
 def create_app(config=None):
     cfg = load("gateway", config)
-    app = build_app("gateway", cfg, openapi=openapi.DOCUMENT, downstream=("customer",))
+    app = build_app("gateway", cfg, openapi=openapi.DOCUMENT, downstream=("customer",), edge=True)
     app.register_blueprint(routes.bp)
     app.add_template_filter(routes.money)
 

@@ -12,6 +12,8 @@ def create_app(config=None):
                     downstream=("account",))
     # Level 6: paid orders are also sent to the invoice service when INVOICE_URL is set.
     app.extensions["invoicing"] = invoicing.from_config(cfg)
+    if app.extensions["invoicing"] is not None:
+        kit(app).on_close.append(app.extensions["invoicing"].close)
     app.register_blueprint(routes.bp)
     # Orders left pending (account too slow or down) are charged again until settled: 0 = off.
     interval = number(cfg.environ, "ORDER_SETTLE_INTERVAL_SECONDS", 5.0, float)
