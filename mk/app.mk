@@ -15,7 +15,8 @@ containers-setup: ## install podman if missing and build the local Debian+Python
 	@scripts/containers/setup.sh || { [ "$${CI:-}" != true ] && echo "containers-setup: podman unavailable; container tests will be skipped" >&2; }
 
 .PHONY: images
-images: ## build the images workshop/<service>:dev with podman
+# containers-setup first: podman, its containers.conf and the local base image (a fresh checkout has none).
+images: containers-setup ## build the images localhost/workshop/<service>:dev with podman
 	@scripts/containers/build.sh $(APP_SERVICES)
 
 .PHONY: app-up

@@ -57,6 +57,8 @@ def logger_for(service: str, level: str) -> logging.Logger:
         if not kit.handlers:
             kit.addHandler(handler)
     logger.setLevel(level)
+    # servicekit's own lines (retries, settlements, unhandled errors) at the service's level too.
+    logging.getLogger("servicekit").setLevel(level)
     return logger
 
 

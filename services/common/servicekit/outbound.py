@@ -109,7 +109,9 @@ class Downstream:
         self.user_agent = user_agent
         self.observe = None  # set by the app: callback(service, status, seconds) for metrics
 
-    def call(self, method: str, path: str, *, json=None, params=None, headers=None) -> Reply:
+    def call(self, method: str, path: str, *, json=None, params=None, headers=None,
+             timeout: float | None = None) -> Reply:
+        """One request; ``timeout`` replaces the link's own (a background job may wait longer)."""
         sent = {"User-Agent": self.user_agent, **forwarded_headers(), **(headers or {})}
         body = None
         if json is not None:
@@ -117,7 +119,7 @@ class Downstream:
             sent["Content-Type"] = "application/json"
         url = self.base_url + path + ("?" + urlencode(params) if params else "")
         start = time.perf_counter()
-        timeout = time_for_next_hop(self.timeout)
+        timeout = time_for_next_hop(self.timeout if timeout is None else timeout)
         if timeout < 0.01:
             return self._done(Reply(self.service, None, None, 0.0, "not called: the caller's deadline has passed"))
         sent[DEADLINE_HEADER] = str(int(timeout * 1000))

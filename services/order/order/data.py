@@ -97,8 +97,8 @@ def finish(db, order_id: int, status: str, status_code: int, body: dict) -> dict
 
 
 def pending_since(db, created_before: str, limit: int = 50) -> list[dict]:
-    """Orders still pending that were created before ``created_before`` (an ISO timestamp)."""
-    rows = db.query("SELECT * FROM orders WHERE status = 'pending' AND created_at < ? ORDER BY id LIMIT ?",
+    """Orders still pending that were created at or before ``created_before`` (an ISO timestamp, to the second)."""
+    rows = db.query("SELECT * FROM orders WHERE status = 'pending' AND created_at <= ? ORDER BY id LIMIT ?",
                     (created_before, limit))
     return [order_dict(r) for r in rows]
 

@@ -17,11 +17,11 @@ from order import data
 log = logging.getLogger("servicekit")
 
 
-def charge(k, invoicing, order: dict):
+def charge(k, invoicing, order: dict, timeout: float | None = None):
     """Send the order's debit; returns (reply, (status, answer)) or (reply, None) when unsettled."""
     reply = k.downstream["account"].call(
         "POST", f"/accounts/{order['customer_id']}/debits",
-        json={"amount_cents": order["amount_cents"], "reference": f"order-{order['id']}"},
+        json={"amount_cents": order["amount_cents"], "reference": f"order-{order['id']}"}, timeout=timeout,
     )
     if reply.ok:
         answer = data.finish(k.db, order["id"], "paid", 201, {"balance_cents": reply.body.get("balance_cents")})
@@ -37,12 +37,16 @@ def charge(k, invoicing, order: dict):
     return reply, None
 
 
-def settle_pending(k, invoicing, older_than: float) -> list[tuple[int, str]]:
+# Nobody waits on the settler: it gives a slow account more time than a customer's request does.
+SETTLE_TIMEOUT_SECONDS = 10.0
+
+
+def settle_pending(k, invoicing, older_than: float, timeout: float = SETTLE_TIMEOUT_SECONDS) -> list[tuple[int, str]]:
     """Charge (again) every order pending for more than ``older_than`` seconds; [(id, new status)]."""
     cutoff = (datetime.now(timezone.utc) - timedelta(seconds=older_than)).strftime("%Y-%m-%dT%H:%M:%SZ")
     settled = []
     for order in data.pending_since(k.db, cutoff):
-        _, outcome = charge(k, invoicing, order)
+        _, outcome = charge(k, invoicing, order, timeout)
         if outcome is not None:
             settled.append((order["id"], outcome[1]["order"]["status"]))
     if settled:
