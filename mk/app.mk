@@ -7,6 +7,9 @@ BASE_IMAGE_MARKER := \# generated from versions.env
 BENCH_REQUESTS ?= 2000
 BENCH_CONCURRENCY ?= 16
 
+# requirements/app.txt includes the services' runtime pins: a change there refreshes .venv too.
+$(VENV_STAMP): services/common/requirements.txt
+
 # The container tests need podman and a local base image: set them up before `make test`.
 TEST_PREREQS += containers-setup
 
