@@ -7,6 +7,9 @@ BASE_IMAGE_MARKER := \# generated from versions.env
 BENCH_REQUESTS ?= 2000
 BENCH_CONCURRENCY ?= 16
 
+# requirements/app.txt includes the services' runtime pins: a change there refreshes .venv too.
+$(VENV_STAMP): services/common/requirements.txt
+
 # The container tests need podman and a local base image: set them up before `make test`.
 TEST_PREREQS += containers-setup
 
@@ -15,7 +18,8 @@ containers-setup: ## install podman if missing and build the local Debian+Python
 	@scripts/containers/setup.sh || { [ "$${CI:-}" != true ] && echo "containers-setup: podman unavailable; container tests will be skipped" >&2; }
 
 .PHONY: images
-images: ## build the images workshop/<service>:dev with podman
+# containers-setup first: podman, its containers.conf and the local base image (a fresh checkout has none).
+images: containers-setup ## build the images localhost/workshop/<service>:dev with podman
 	@scripts/containers/build.sh $(APP_SERVICES)
 
 .PHONY: app-up

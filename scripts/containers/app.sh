@@ -15,7 +15,7 @@ run() {
   local service="$1"; shift
   podman run -d --name "workshop-$service" --network "$NETWORK" --network-alias "$service" \
     --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges \
-    -e "POD_NAME=workshop-$service" "$@" "localhost/workshop/$service:dev" >/dev/null
+    -e "POD_NAME=workshop-$service" "$@" "$(image_of "$service")" >/dev/null
   log "started workshop-$service"
 }
 
@@ -34,6 +34,7 @@ down() {
   done
 }
 
+ensure_containers_conf
 case "${1:-}" in
   up) up ;;
   down) down ;;

@@ -133,8 +133,9 @@ def main(argv=None) -> int:
             procs["baseline"], baseline = start("baseline", "baseline:app", [SERVICES / "common", Path(tmp)], {})
             peak = PeakRss(procs)
             peak.start()
-            print(f"bench-app: {a.requests} requests at concurrency {a.concurrency}, gunicorn gthread "
-                  f"(workers={os.environ.get('WEB_CONCURRENCY', '1')}, threads={os.environ.get('GUNICORN_THREADS', '8')}), "
+            print(f"bench-app: {a.requests} requests at concurrency {a.concurrency}, gunicorn gevent "
+                  f"(workers={os.environ.get('WEB_CONCURRENCY', '1')}, "
+                  f"worker_connections={os.environ.get('WORKER_CONNECTIONS', '1000')}), "
                   f"{os.cpu_count()} CPUs shared by 5 servers and the client")
             for url, path in ((baseline, "/ping"), (gateway, SUMMARY)):
                 traffic.burst(url, [path], 100, a.concurrency)  # warm up connections and caches

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the service images workshop/<service>:dev with podman, from services/<service>/Dockerfile.
+# Build the service images (lib.sh's image_of: localhost/workshop/<service>:dev) with podman, from services/<service>/Dockerfile.
 #
 #   scripts/containers/build.sh                 # all five
 #   scripts/containers/build.sh account order   # some
@@ -15,13 +15,14 @@ build_one() {
   local service="$1" base
   host_build_args
   base="$(base_image_arg)"
-  log "building workshop/$service:dev${base:+ on $base}"
-  podman build "${HOST_BUILD_ARGS[@]}" --layers -q -t "workshop/$service:dev" \
+  log "building $(image_of "$service")${base:+ on $base}"
+  podman build "${HOST_BUILD_ARGS[@]}" --layers -q -t "$(image_of "$service")" \
     -f "$REPO_ROOT/services/$service/Dockerfile" "$REPO_ROOT/services" >/dev/null
 }
 
 main() {
   command -v podman >/dev/null || die "podman is not installed: run scripts/containers/setup.sh first."
+  ensure_containers_conf
   local services=("$@")
   ((${#services[@]})) || services=("${SERVICES[@]}")
   for service in "${services[@]}"; do

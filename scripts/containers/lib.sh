@@ -10,9 +10,29 @@ export CONTAINERS_CONF="${CONTAINERS_CONF:-$CONTAINERS_CACHE/containers.conf}"
 # The local Debian base that stands in for the official Python image when no registry is reachable.
 LOCAL_BASE_IMAGE="${LOCAL_BASE_IMAGE:-localhost/workshop/base-python:bookworm}"
 SERVICES=(gateway customer order account loadgen invoice)
+# The one place an image name is spelled: build.sh tags it, app.sh runs it.
+IMAGE_REPO="${IMAGE_REPO:-localhost/workshop}"
+image_of() { printf '%s/%s:dev' "$IMAGE_REPO" "$1"; }
 
 log() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; }
 die() { log "$*"; exit 2; }
+
+# Every script that calls podman needs CONTAINERS_CONF to exist (podman stops on a missing one):
+# write it on first use, so `make app-up` works in a fresh checkout.
+ensure_containers_conf() {
+  [[ -f "$CONTAINERS_CONF" ]] && return 0
+  mkdir -p "$(dirname "$CONTAINERS_CONF")"
+  cat >"$CONTAINERS_CONF" <<'CONF'
+# Written by scripts/containers/lib.sh for a root sandbox without systemd.
+[containers]
+default_ulimits = []
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+}
 
 # BASE_IMAGE for `podman build`: the caller's choice, else the local base when it exists,
 # else nothing (the Dockerfile's own default, the official image, is used).

@@ -29,21 +29,6 @@ install_packages() {
     "${missing[@]}" uidmap fuse-overlayfs >/dev/null || die "apt-get install ${missing[*]} failed."
 }
 
-write_containers_conf() {
-  mkdir -p "$(dirname "$CONTAINERS_CONF")"
-  [[ -f "$CONTAINERS_CONF" ]] && return 0
-  cat >"$CONTAINERS_CONF" <<'CONF'
-# Written by scripts/containers/setup.sh for a root sandbox without systemd.
-[containers]
-default_ulimits = []
-
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-CONF
-}
-
 build_local_base() {
   if podman image exists "$LOCAL_BASE_IMAGE"; then
     log "base image $LOCAL_BASE_IMAGE exists: skipping debootstrap"
@@ -64,7 +49,7 @@ build_local_base() {
 
 main() {
   install_packages
-  write_containers_conf
+  ensure_containers_conf
   podman info >/dev/null 2>&1 || die "podman is installed but does not run here (try: CONTAINERS_CONF=$CONTAINERS_CONF podman info)."
   build_local_base
   log "ready: CONTAINERS_CONF=$CONTAINERS_CONF BASE_IMAGE=$LOCAL_BASE_IMAGE"

@@ -48,7 +48,9 @@ def images():
         pytest.skip(f"SKIPPING CONTAINER TESTS: {problem}")
     # Layers are cached, so this is quick when nothing changed, and always tests the current code.
     subprocess.run([str(SCRIPTS / "build.sh"), *CHAIN], env=podman_env(), check=True, timeout=900)
-    return {s: f"localhost/workshop/{s}:dev" for s in CHAIN}
+    # IMAGE_REPO as in scripts/containers/lib.sh (another repo keeps a parallel run's images apart).
+    repo = os.environ.get("IMAGE_REPO") or "localhost/workshop"
+    return {s: f"{repo}/{s}:dev" for s in CHAIN}
 
 
 class App:

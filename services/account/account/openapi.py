@@ -33,7 +33,8 @@ POSTING = {
     "type": "object", "required": ["amount_cents", "reference"],
     "properties": {
         "amount_cents": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
-        "reference": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"},
+        # Control, format and surrogate characters are refused (400): the schema offers printable ASCII.
+        "reference": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[ -~]*[!-~][ -~]*$"},
     },
 }
 POSTED = {

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Flask, current_app, g, jsonify
+from flask import Flask, current_app, g, jsonify, request
 
 from servicekit.config import Config
-from servicekit.errors import register_error_handlers
+from servicekit.errors import ApiError, register_error_handlers
 from servicekit.observability import Metrics, instrument, logger_for
 from servicekit.outbound import Downstream, Reply
 from servicekit.storage import Database
@@ -31,6 +31,15 @@ class Kit:
     downstream: dict[str, Downstream] = field(default_factory=dict)
     # Set on SIGTERM (see gunicorn_conf): /readyz answers 503 so no new traffic is routed here.
     draining: threading.Event = field(default_factory=threading.Event)
+    # Called by close(): background loops a service starts (order's settler) stop here.
+    on_close: list[Callable[[], None]] = field(default_factory=list)
+    # The public edge (the gateway): what an ingress forwards from outside sees no internals.
+    edge: bool = False
+
+
+def through_proxy() -> bool:
+    """The request was forwarded by an ingress or load balancer (it says whom it came from)."""
+    return "X-Forwarded-For" in request.headers or "Forwarded" in request.headers
 
 
 def build_app(
@@ -41,11 +50,12 @@ def build_app(
     schema: str | None = None,
     seed: Callable[[sqlite3.Connection], None] | None = None,
     downstream: tuple[str, ...] = (),
+    edge: bool = False,
 ) -> Flask:
     app = Flask(service)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False  # keep fields in the order a reader expects
-    kit = Kit(config=config, metrics=Metrics())
+    kit = Kit(config=config, metrics=Metrics(), edge=edge)
     app.extensions["servicekit"] = kit
     if schema is not None:
         kit.db = Database(Path(config.data_dir) / f"{service}.db", schema, seed or (lambda conn: None))
@@ -75,12 +85,20 @@ def _register_probes(app: Flask, kit: Kit, openapi: dict) -> None:
             return jsonify(status="storage unavailable"), 503
         return {"status": "ready"}
 
+    def internal():
+        # At the edge, metrics and the API contract are for the cluster (Prometheus, a
+        # port-forward), not for whoever reaches the gateway through the ingress.
+        if kit.edge and through_proxy():
+            raise ApiError(404, "not found", "not served through the ingress")
+
     @app.get("/metrics")
     def metrics():
+        internal()
         return kit.metrics.exposition()
 
     @app.get("/openapi.json")
     def openapi_json():
+        internal()
         return jsonify(openapi)
 
 
@@ -130,6 +148,8 @@ def relay(config: Config, reply: Reply, what: str):
 def close(app: Flask) -> None:
     """Release files and sockets (tests create many apps in one process)."""
     k = kit(app)
+    for stop in k.on_close:
+        stop()
     if k.db is not None:
         k.db.close()
     for link in k.downstream.values():

@@ -3,7 +3,7 @@
 import logging
 
 from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 log = logging.getLogger("servicekit")
 
@@ -32,6 +32,15 @@ def register_error_handlers(app: Flask) -> None:
         response, status = error_response(exc.code or 500, exc.name.lower(), exc.description)
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response, status
+
+    @app.errorhandler(TimeoutError)
+    @app.errorhandler(ClientDisconnected)
+    def _read_timeout(exc: Exception):
+        # The client stopped sending its body (servicekit.worker bounds each read; werkzeug reports
+        # the timed-out read as a disconnect). If it really left, nobody reads this answer.
+        response, status = error_response(408, "request timeout", "the request body did not arrive in time")
+        response.headers["Connection"] = "close"
         return response, status
 
     @app.errorhandler(Exception)

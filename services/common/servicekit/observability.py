@@ -16,6 +16,10 @@ from flask import Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client import multiprocess
 
+from servicekit.outbound import read_deadline
+
+# Any other method (a scanner's invention) is counted as "other": one series, not one per name.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -53,6 +57,8 @@ def logger_for(service: str, level: str) -> logging.Logger:
         if not kit.handlers:
             kit.addHandler(handler)
     logger.setLevel(level)
+    # servicekit's own lines (retries, settlements, unhandled errors) at the service's level too.
+    logging.getLogger("servicekit").setLevel(level)
     return logger
 
 
@@ -91,11 +97,13 @@ class Metrics:
 
 
 def instrument(app: Flask, metrics: Metrics, logger: logging.Logger) -> None:
-    cfg = app.extensions["servicekit"].config
+    kit = app.extensions["servicekit"]
+    cfg = kit.config
 
     @app.before_request
     def _start():
         g.start = time.perf_counter()
+        g.deadline = read_deadline(g.start)
         incoming = request.headers.get("X-Request-Id", "")
         # Keep the caller's id (Envoy sets one) so one id follows a request through every hop.
         g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
@@ -104,17 +112,19 @@ def instrument(app: Flask, metrics: Metrics, logger: logging.Logger) -> None:
     def _finish(response: Response):
         seconds = time.perf_counter() - g.get("start", time.perf_counter())
         route = request.url_rule.rule if request.url_rule else "<unmatched>"
-        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        metrics.latency.labels(request.method, route).observe(seconds)
+        method = request.method if request.method in METHODS else "other"
+        metrics.requests.labels(method, route, str(response.status_code)).inc()
+        metrics.latency.labels(method, route).observe(seconds)
         response.headers["X-Request-Id"] = g.get("request_id", "")
         response.headers["X-Service"] = cfg.service
         response.headers["X-Service-Version"] = cfg.version
-        response.headers["X-Pod"] = cfg.pod_name
+        if not (kit.edge and ("X-Forwarded-For" in request.headers or "Forwarded" in request.headers)):
+            response.headers["X-Pod"] = cfg.pod_name  # which replica answered: internal, like /metrics
         # Probes and scrapes come every few seconds: log them only at DEBUG.
         quiet = route in ("/healthz", "/readyz", "/metrics") and response.status_code < 400
         logger.log(logging.DEBUG if quiet else logging.INFO, "request", extra={"fields": {
             "service": cfg.service, "version": cfg.version, "pod": cfg.pod_name,
-            "request_id": g.get("request_id"), "method": request.method, "path": request.path,
+            "request_id": g.get("request_id"), "method": request.method[:16], "path": request.path[:256],
             "route": route, "status": response.status_code, "duration_ms": round(seconds * 1000, 2),
         }})
         return response

@@ -53,9 +53,10 @@ def id_param(name: str, where: str = "path") -> dict:
 
 
 IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key", "in": "header", "required": False,
-    "description": "Send the same key again and the first answer is replayed: one order, one debit.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"},
+    "name": "Idempotency-Key", "in": "header", "required": True,
+    "description": "Required. Send the same key again and the first answer is replayed: one order, one debit.",
+    # Printable ASCII without commas: a header sent twice is joined with a comma (refused, 400).
+    "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-+\\--~]+$"},
 }
 
 _TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}

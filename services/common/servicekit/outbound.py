@@ -2,6 +2,11 @@
 
 Istio's sidecars create the spans, but only the application can carry a request's trace
 context from the request it received to the requests it sends: these are the headers.
+
+Deadlines: each call says how long its caller will wait (``X-Deadline-Ms``), and a service
+gives its own next hop that much less HOP_RESERVE_SECONDS. So the deepest hop times out first
+and every hop above still has time to answer with what it has (``missing: ["account"]``),
+instead of every hop waiting the same 2 s and the whole chain failing together.
 """
 
 import json as _json
@@ -27,6 +32,26 @@ TRACE_HEADERS = (
     # W3C baggage: level 5 routes testers by `baggage: tester=true`, so it must travel every hop.
     "baggage",
 )
+DEADLINE_HEADER = "X-Deadline-Ms"
+# Time a hop keeps for itself after its next hop gives up: to build and send its own answer.
+HOP_RESERVE_SECONDS = 0.25
+MAX_DEADLINE_MS = 600_000
+
+
+def read_deadline(start: float) -> float | None:
+    """The incoming request's deadline (a perf_counter time), or None when the caller set none."""
+    raw = request.headers.get(DEADLINE_HEADER, "")
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 7):
+        return None
+    return start + min(int(raw), MAX_DEADLINE_MS) / 1000
+
+
+def time_for_next_hop(timeout: float) -> float:
+    """This link's timeout, shortened to what is left of the request's deadline minus our reserve."""
+    deadline = g.get("deadline") if has_request_context() else None
+    if deadline is None:
+        return timeout
+    return min(timeout, deadline - time.perf_counter() - HOP_RESERVE_SECONDS)
 
 
 def forwarded_headers() -> dict[str, str]:
@@ -84,7 +109,9 @@ class Downstream:
         self.user_agent = user_agent
         self.observe = None  # set by the app: callback(service, status, seconds) for metrics
 
-    def call(self, method: str, path: str, *, json=None, params=None, headers=None) -> Reply:
+    def call(self, method: str, path: str, *, json=None, params=None, headers=None,
+             timeout: float | None = None) -> Reply:
+        """One request; ``timeout`` replaces the link's own (a background job may wait longer)."""
         sent = {"User-Agent": self.user_agent, **forwarded_headers(), **(headers or {})}
         body = None
         if json is not None:
@@ -92,13 +119,17 @@ class Downstream:
             sent["Content-Type"] = "application/json"
         url = self.base_url + path + ("?" + urlencode(params) if params else "")
         start = time.perf_counter()
+        timeout = time_for_next_hop(self.timeout if timeout is None else timeout)
+        if timeout < 0.01:
+            return self._done(Reply(self.service, None, None, 0.0, "not called: the caller's deadline has passed"))
+        sent[DEADLINE_HEADER] = str(int(timeout * 1000))
         try:
-            resp = self.pool.request(method, url, body=body, headers=sent, timeout=self.timeout, retries=False)
+            resp = self.pool.request(method, url, body=body, headers=sent, timeout=timeout, retries=False)
         except urllib3.exceptions.NewConnectionError as exc:
             # Checked first: urllib3 makes it a subclass of ConnectTimeoutError, but nothing timed out.
             return self._done(Reply(self.service, None, None, _ms(start), f"unreachable: {type(exc).__name__}"))
         except urllib3.exceptions.TimeoutError:
-            return self._done(Reply(self.service, None, None, _ms(start), f"timed out after {self.timeout:g}s"))
+            return self._done(Reply(self.service, None, None, _ms(start), f"timed out after {round(timeout, 2):g}s"))
         except urllib3.exceptions.HTTPError as exc:
             return self._done(Reply(self.service, None, None, _ms(start), f"unreachable: {type(exc).__name__}"))
         try:

@@ -73,3 +73,30 @@ def test_connection_refused_is_a_value():
     body = app.test_client().get("/call/headers").get_json()
     link.close()
     assert body["status"] is None and body["error"].startswith("unreachable")
+
+
+def test_a_hop_gives_its_next_hop_less_time_than_it_was_given():
+    """Issue 20, item 3: with X-Deadline-Ms the deepest hop gives up first, leaving time to answer."""
+    from servicekit.outbound import DEADLINE_HEADER, HOP_RESERVE_SECONDS
+
+    with live(echo_app()) as echo_url:
+        app, link = front_app(echo_url, timeout=2.0)
+
+        @app.before_request
+        def _deadline():  # what servicekit's instrument() does for every service
+            from flask import g
+
+            from servicekit.outbound import read_deadline
+            g.start = time.perf_counter()
+            g.deadline = read_deadline(g.start)
+
+        client = app.test_client()
+        seen = client.get("/call/headers", headers={DEADLINE_HEADER: "800"}).get_json()["body"]
+        start = time.perf_counter()
+        slow = client.get("/call/slow", headers={DEADLINE_HEADER: "600"}).get_json()
+        elapsed = time.perf_counter() - start
+        no_deadline = client.get("/call/headers").get_json()["body"]
+        link.close()
+    assert 0 < int(seen[DEADLINE_HEADER.lower()]) <= 800 - HOP_RESERVE_SECONDS * 1000
+    assert slow["status"] is None and slow["error"].startswith("timed out after 0.3") and elapsed < 0.6
+    assert no_deadline[DEADLINE_HEADER.lower()] == "2000"  # no caller deadline: the link's own timeout

@@ -50,7 +50,6 @@ def place_order(customer_id: int):
     key = idempotency_key()
     k = kit()
     reply = k.downstream["order"].call(
-        "POST", "/orders", json={**order, "customer_id": customer_id},
-        headers={"Idempotency-Key": key} if key else None,
+        "POST", "/orders", json={**order, "customer_id": customer_id}, headers={"Idempotency-Key": key},
     )
     return relay(k.config, reply, "order")

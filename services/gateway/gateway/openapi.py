@@ -7,12 +7,14 @@ CUSTOMERS = {"type": "object", "required": ["customers"],
              "properties": {"customers": {"type": "array", "items": ref("Customer")}}}
 # The form checks types here; the order service judges item and quantity (result=invalid).
 ORDER_FORM = {
-    "type": "object", "required": ["customer_id", "quantity"],
+    "type": "object", "required": ["customer_id", "quantity", "idempotency_key"],
     "properties": {
         "customer_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
         "item": {"type": "string"},
-        "quantity": {"type": "integer"},
-        "idempotency_key": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"},
+        # ASCII digits only: a minus sign or "١٠" is refused (400).
+        "quantity": {"type": "integer", "minimum": 0, "maximum": 9_999_999_999},
+        # The page's key for this order: kept while the order is unsettled, so a retry is one order.
+        "idempotency_key": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9_-]+$"},
     },
 }
 
@@ -34,7 +36,7 @@ DOCUMENT = document(
             "summary": "The page's order form; answers with a redirect back to the page",
             "requestBody": {"required": True,
                             "content": {"application/x-www-form-urlencoded": {"schema": ref("OrderForm")}}},
-            "responses": {"303": {"description": "back to the page, with the result"}, **errors(400, 415)},
+            "responses": {"303": {"description": "back to the page, with the result"}, **errors(400, 403, 415)},
         }},
         "/api/customers": {"get": {"summary": "All customers", "responses": {
             "200": ok("customers", CUSTOMERS), **errors(503)}}},

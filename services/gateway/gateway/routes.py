@@ -1,5 +1,6 @@
 """The gateway: the page a learner looks at, and the same data as JSON under /api."""
 
+import re
 import uuid
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -17,7 +18,10 @@ RESULTS = {
     "rejected": ("warn", "Order rejected by the account (insufficient funds?)."),
     "unavailable": ("bad", "Order not confirmed: a service behind the gateway did not answer. Retrying is safe."),
     "invalid": ("warn", "That order was not valid."),
+    "unknown_customer": ("warn", "No such customer."),
 }
+# A page that retries an unsettled order keeps its key, item and quantity: same key, same order.
+FORM_KEY = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
 def money(cents, currency: str = "EUR") -> str:
@@ -59,8 +63,7 @@ def place_order(customer_id: int):
     key = idempotency_key()
     k = kit()
     reply = k.downstream["customer"].call(
-        "POST", f"/customers/{customer_id}/orders", json=order,
-        headers={"Idempotency-Key": key} if key else None,
+        "POST", f"/customers/{customer_id}/orders", json=order, headers={"Idempotency-Key": key},
     )
     return relay(k.config, reply, "customer")
 
@@ -74,6 +77,7 @@ def index():
     listing = k.downstream["customer"].call("GET", "/customers")
     trace = [hop(k.config, 200), *hops]
     slowest = max([h["latency_ms"] for h in trace] + [1.0])
+    retry = _retry_of(request.args)
     return render_template(
         "page.html",
         config=k.config,
@@ -83,8 +87,39 @@ def index():
         trace=trace,
         slowest=slowest,
         result=RESULTS.get(request.args.get("result", "")),
-        idempotency_key=uuid.uuid4().hex,
+        # A fresh key per new order; the same key while an unsettled order is retried.
+        idempotency_key=retry["key"] if retry else uuid.uuid4().hex,
+        retry=retry,
     )
+
+
+def _retry_of(args) -> dict | None:
+    """The unsettled order the page was redirected back with (result=unavailable), if well-formed."""
+    key, item, quantity = args.get("key", ""), args.get("item", ""), args.get("quantity", "")
+    if args.get("result") != "unavailable" or not FORM_KEY.match(key):
+        return None
+    if not (item.isascii() and item.isalpha() and len(item) <= 32 and quantity.isascii() and quantity.isdigit()):
+        return None
+    return {"key": key, "item": item, "quantity": int(quantity)}
+
+
+def _form_integer(form, name: str) -> int:
+    raw = form.get(name, "")
+    # int() also reads "١٠" (Arabic-Indic digits) as 10: only ASCII digits are a number here.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
+        raise ApiError(400, "invalid form", "customer_id and quantity must be integers")
+    return int(raw)
+
+
+def _same_origin() -> bool:
+    """CSRF: a browser says where a form was posted from; refuse another site's form."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None:  # not a browser, or an old one: no cross-site signal to go on
+        return True
+    return origin.split("://", 1)[-1] == request.host
 
 
 @bp.post("/orders")
@@ -92,22 +127,24 @@ def order_form():
     """The page's form: place the order, then redirect back (POST-redirect-GET)."""
     if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise ApiError(415, "unsupported media type", "send the order as an HTML form")
+    if not _same_origin():
+        raise ApiError(403, "cross-site form", "orders are placed from the shop's own page")
     form = request.form
-    try:
-        customer_id = int(form.get("customer_id", ""))
-        quantity = int(form.get("quantity", ""))
-    except ValueError:
-        raise ApiError(400, "invalid form", "customer_id and quantity must be integers") from None
+    customer_id = _form_integer(form, "customer_id")
+    quantity = _form_integer(form, "quantity")
     if not 1 <= customer_id <= MAX_ID:
         raise ApiError(400, "invalid form", f"customer_id must be between 1 and {MAX_ID}")
-    key = form.get("idempotency_key")
-    if key is not None and not (0 < len(key) <= 128 and key.isascii() and key.isprintable() and " " not in key):
-        raise ApiError(400, "invalid form", "idempotency_key must be up to 128 printable ASCII characters")
+    key = form.get("idempotency_key", "")
+    if not FORM_KEY.match(key):
+        raise ApiError(400, "invalid form", "idempotency_key must be 1 to 128 letters, digits, - or _")
+    item = form.get("item", "")
     reply = kit().downstream["customer"].call(
         "POST", f"/customers/{customer_id}/orders",
-        json={"item": form.get("item", ""), "quantity": quantity},
-        headers={"Idempotency-Key": key} if key else None,
+        json={"item": item, "quantity": quantity}, headers={"Idempotency-Key": key},
     )
+    error = reply.body.get("error") if isinstance(reply.body, dict) else None
+    if reply.status == 404 and error == "customer not found":
+        return redirect(url_for("gateway.index", result="unknown_customer"), code=303)
     if reply.status == 201 or reply.status == 200:
         result = "paid"
     elif reply.status in (404, 409):
@@ -115,5 +152,7 @@ def order_form():
     elif reply.status in (400, 422):
         result = "invalid"
     else:
-        result = "unavailable"
+        # Not settled: the page comes back with the same key, so submitting again is one order.
+        return redirect(url_for("gateway.index", customer_id=customer_id, result="unavailable", key=key,
+                                item=item, quantity=quantity), code=303)
     return redirect(url_for("gateway.index", customer_id=customer_id, result=result), code=303)

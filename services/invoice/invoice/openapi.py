@@ -36,7 +36,7 @@ ORDER = {
     "properties": {
         "order_id": _integer(1, ID_MAX),
         "customer_id": _integer(1, ID_MAX),
-        "item": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"},
+        "item": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[ -~]*[!-~][ -~]*$"},
         "quantity": _integer(1, 20),
         "amount_cents": _integer(1, 1_000_000),
     },

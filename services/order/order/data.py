@@ -85,16 +85,22 @@ def begin(db, key: str | None, customer_id: int, item: str, quantity: int):
         return order_dict(order), None
 
 
-def finish(db, key: str | None, order_id: int, status: str, status_code: int, body: dict) -> dict:
-    """Set the order's final status and remember the answer for the key."""
+def finish(db, order_id: int, status: str, status_code: int, body: dict) -> dict:
+    """Set the order's final status and remember the answer for its key (a retry replays it)."""
     with db.transaction() as conn:
         conn.execute("UPDATE orders SET status = ? WHERE id = ?", (status, order_id))
         order = order_dict(conn.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone())
         body = {"order": order, **body}
-        if key is not None:
-            conn.execute("UPDATE idempotency SET status_code = ?, response = ? WHERE key = ?",
-                         (status_code, json.dumps(body), key))
+        conn.execute("UPDATE idempotency SET status_code = ?, response = ? WHERE order_id = ?",
+                     (status_code, json.dumps(body), order_id))
     return body
+
+
+def pending_since(db, created_before: str, limit: int = 50) -> list[dict]:
+    """Orders still pending that were created at or before ``created_before`` (an ISO timestamp, to the second)."""
+    rows = db.query("SELECT * FROM orders WHERE status = 'pending' AND created_at <= ? ORDER BY id LIMIT ?",
+                    (created_before, limit))
+    return [order_dict(r) for r in rows]
 
 
 def orders_of(db, customer_id: int, limit: int) -> list[dict]:

@@ -6,7 +6,7 @@ from servicekit.app import kit, traced
 from servicekit.errors import ApiError
 from servicekit.validation import idempotency_key, integer, json_object, query_integer, string
 
-from order import data
+from order import data, settlement
 
 bp = Blueprint("orders", __name__)
 
@@ -65,22 +65,11 @@ def create_order():
         response = traced(k.config, answer, status)
         response[0].headers["Idempotent-Replayed"] = "true"
         return response
-    # The reference is the order id: the account charges one reference once, whoever retries.
-    reply = k.downstream["account"].call(
-        "POST", f"/accounts/{customer_id}/debits",
-        json={"amount_cents": order["amount_cents"], "reference": f"order-{order['id']}"},
-    )
-    if reply.ok:
-        answer = data.finish(k.db, key, order["id"], "paid", 201, {"balance_cents": reply.body.get("balance_cents")})
-        if current_app.extensions.get("invoicing"):  # committed: now the invoice, in the background
-            current_app.extensions["invoicing"].order_paid(order)
-        return traced(k.config, answer, 201, reply.hops())
-    if reply.status in (404, 409):
-        # The account said no (no such account, insufficient funds): a final answer, remembered.
-        error = reply.body.get("error") if isinstance(reply.body, dict) else None
-        answer = data.finish(k.db, key, order["id"], "rejected", reply.status,
-                             {"error": error or "payment rejected", "detail": reply.error})
-        return traced(k.config, answer, reply.status, reply.hops())
-    # No answer (timeout, down, 5xx): the order stays pending; a retry with the same key charges it.
-    answer = {"error": "account unavailable", "detail": reply.error, "order": order}
-    return traced(k.config, answer, 503, reply.hops())
+    reply, outcome = settlement.charge(k, current_app.extensions.get("invoicing"), order)
+    if outcome is None:
+        # No answer (timeout, down, 5xx): the order stays pending; a retry with the same key, or
+        # the settler (order.settlement), charges it once.
+        answer = {"error": "account unavailable", "detail": reply.error, "order": order}
+        return traced(k.config, answer, 503, reply.hops())
+    status, answer = outcome
+    return traced(k.config, answer, status, reply.hops())

@@ -87,7 +87,7 @@ def test_an_unreachable_invoice_service_never_fails_the_order(tmp_path):
     with serve("account", tmp_path) as account_url:
         app = make_app("order", tmp_path / "order", ACCOUNT_URL=account_url, INVOICE_URL="http://127.0.0.1:9")
         try:
-            assert app.test_client().post("/orders", json=ORDER).status_code == 201
+            assert app.test_client().post("/orders", json=ORDER, headers={"Idempotency-Key": "i"}).status_code == 201
         finally:
             close(app)
 
@@ -103,3 +103,43 @@ def test_the_real_invoice_service_accepts_what_order_sends(tmp_path):
         reply = sender._send(payload, {})
         sender.close()
     assert reply.ok, reply.error
+
+
+class FlakyInvoice(InvoiceRecorder):
+    """Answers 503 to the first ``failures`` posts, then 201."""
+
+    def __init__(self, failures: int):
+        super().__init__()
+        self.release.set()
+        self.failures = failures
+        recorder = self
+        handler = self.server.RequestHandlerClass
+        plain = handler.do_POST
+
+        def do_post(h):
+            if len(recorder.received) < recorder.failures:
+                h.rfile.read(int(h.headers["Content-Length"]))
+                recorder.received.append({"path": h.path, "body": None})
+                h.send_response(503)
+                h.send_header("Content-Length", "0")
+                h.end_headers()
+                return
+            plain(h)
+
+        handler.do_POST = do_post
+
+
+def test_an_invoice_is_retried_until_the_invoice_service_answers(tmp_path, capsys):
+    """Issue 20, item 11: invoice down for a while is not an invoice lost; each failure is a JSON log line."""
+    close(make_app("invoice", tmp_path / "logs-only"))  # installs the services' JSON log handler
+    flaky = FlakyInvoice(failures=2)
+    try:
+        sender = invoicing.Invoicing(flaky.url, 2.0, user_agent="test", retry_delays=(0.05, 0.05, 0.05))
+        payload = {"order_id": 7, "customer_id": 2, "item": "tea", "quantity": 1, "amount_cents": 300}
+        reply = sender._send(payload, {})
+        sender.close()
+    finally:
+        flaky.stop()
+    assert reply.ok and len(flaky.received) == 3 and flaky.received[-1]["body"] == payload
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "invoice for order 7" in line]
+    assert [x["level"] for x in lines] == ["warning", "warning", "info"]

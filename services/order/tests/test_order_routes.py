@@ -21,7 +21,7 @@ def test_listing_includes_orders_account_and_trace(client):
 
 
 def test_order_is_recorded_and_charged(client):
-    resp = client.post("/orders", json=ORDER)
+    resp = client.post("/orders", json=ORDER, headers={"Idempotency-Key": "charged-1"})
     assert resp.status_code == 201
     body = resp.get_json()
     assert body["order"] | {"id": 0, "created_at": ""} == {
@@ -50,7 +50,8 @@ def test_key_reused_with_another_body_is_422(client):
 
 
 def test_insufficient_funds_rejects_the_order(client):
-    resp = client.post("/orders", json={"customer_id": 2, "item": "sandwich", "quantity": 20})
+    resp = client.post("/orders", json={"customer_id": 2, "item": "sandwich", "quantity": 20},
+                       headers={"Idempotency-Key": "too-much"})
     assert resp.status_code == 409
     assert resp.get_json()["order"]["status"] == "rejected" and resp.get_json()["error"] == "insufficient funds"
 
@@ -85,7 +86,7 @@ def test_account_down_leaves_order_pending_and_a_retry_charges_once(tmp_path):
     ({"customer_id": 2, "item": ["tea"], "quantity": 1}, 400, "item must be a non-empty string"),
 ])
 def test_bad_orders_are_400(client, body, status, detail):
-    resp = client.post("/orders", json=body)
+    resp = client.post("/orders", json=body, headers={"Idempotency-Key": "bad"})
     assert resp.status_code == status and detail in resp.get_json()["detail"]
 
 
