@@ -29,6 +29,8 @@ pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 LEVEL = 7
 ALL_CHECKS = {"l7-control-planes", "l7-one-mesh", "l7-shared-root", "l7-eastwest", "l7-cross-network", "l7-mesh-networks",
               "l7-remote-secrets", "l7-account-both", "l7-failover"}
+# Sends calls through the mesh: skipped on KWOK's fake nodes ("needs a real cluster").
+DATA_PLANE = {"l7-cross-cluster"}
 DONE_BY_LAB = {"l7-control-planes", "l7-one-mesh", "l7-shared-root", "l7-eastwest", "l7-cross-network",
                "l7-mesh-networks"}
 STATE_DIR = REPO_ROOT / ".workshop" / "multicluster"
@@ -170,7 +172,7 @@ def solved(started: Pair) -> Pair:
 def test_solve_makes_every_check_pass(solved, tmp_path):
     graded = grade(LEVEL, solved.kubeconfig, tmp_path, "--context", solved.east)
     assert graded.returncode == 0, graded.stdout
-    assert graded.by_status() == {"passed": ALL_CHECKS}
+    assert graded.by_status() == {"passed": ALL_CHECKS, "skipped": DATA_PLANE}
 
 
 def test_the_remote_secrets_are_istioctls_own(solved):

@@ -2,7 +2,7 @@
 
 from workshop.grading import PRESENT, check, verify
 
-from level7_mesh import NAMESPACE, has_ready_sidecar
+from level7_mesh import NAMESPACE, answers_from, has_ready_sidecar
 
 DOCS = "https://istio.io/latest/docs/tasks/traffic-management/locality-load-balancing/failover/"
 
@@ -40,3 +40,33 @@ def check_failover(clusters):
                 "loadBalancer": {"localityLbSetting": {"enabled": True, "failover": [{"from": name, "to": PRESENT}]}},
                 "outlierDetection": {"baseEjectionTime": PRESENT},
             }}}, ref=f"[{name}] destinationrule/account (namespace {NAMESPACE})")
+
+
+@check(id="l7-cross-cluster", title="a call from one cluster has been answered by account in the other", step="failover",
+       points=2, timeout=20, data_plane=True,
+       hint="Nothing the client in one cluster sent has been answered across clusters yet. Do step 4's calls (before "
+       "the failover rule, about half go to the other cluster) or step 5's failover (account scaled to 0 in east). "
+       "If the calls still stay home or fail, the path between the clusters is broken: see l7-eastwest, "
+       "l7-mesh-networks and l7-remote-secrets.",
+       docs=DOCS)
+def check_cross_cluster(clusters):
+    from workshop.grading.httpprobe import ServiceProxy, probe
+
+    with verify() as v:
+        callers = [name for name, cluster in clusters.items() if cluster.get("Service", "loadgen", NAMESPACE)]
+        if not callers:
+            v.fail(f"service/loadgen (namespace {NAMESPACE}) in either cluster", "<the client of step 4>", "<none>")
+            return
+        caller = callers[0]
+        pods = {name: {pod["metadata"]["name"] for pod in cluster.list("Pod", NAMESPACE, selector={"app": "account"})}
+                for name, cluster in clusters.items()}
+        # A few calls now (read-only for the cluster), then loadgen's record of every call since it started.
+        answer = probe("/calls?count=8", [ServiceProxy(clusters[caller], NAMESPACE, "loadgen", "http")])
+        if answer.status != 200:
+            v.fail(f"[{caller}] GET loadgen /calls", 200, answer.status)
+            return
+        counts = answers_from(answer.json().get("answered_by") or {}, pods)
+        others = {name: count for name, count in counts.items() if name != caller}
+        if not any(others.values()):
+            v.fail(f"[{caller}] answers to loadgen's calls, by cluster", "<at least one from another cluster>",
+                   counts or "<none from a pod of account>")

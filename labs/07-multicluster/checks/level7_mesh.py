@@ -109,3 +109,21 @@ def node_port(service: dict | None, port: int) -> int | None:
         if item.get("port") == port:
             return item.get("nodePort")
     return None
+
+
+def answers_from(answered_by: dict, pods_by_cluster: dict[str, set[str]]) -> dict[str, int]:
+    """How many answers each cluster's pods gave, from loadgen's ``answered_by`` ({"west/account-x": 3}).
+
+    An answer counts for a cluster only when the pod it names is one of that cluster's pods (as
+    the cluster's API lists them): the ``west/`` prefix alone proves nothing.
+
+    >>> answers_from({"east/account-a": 4, "west/account-b": 2, "west/gone": 9}, {"east": {"account-a"}, "west": {"account-b"}})
+    {'east': 4, 'west': 2}
+    """
+    counts: dict[str, int] = {}
+    for pod, count in answered_by.items():
+        name = str(pod).rsplit("/", 1)[-1]
+        for cluster, names in pods_by_cluster.items():
+            if name in names:
+                counts[cluster] = counts.get(cluster, 0) + int(count)
+    return counts

@@ -6,8 +6,9 @@ LOADGEN_PATHS (comma-separated paths of the target).
 """
 
 import threading
+from collections import Counter
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
 from servicekit.app import build_app, kit
 from servicekit.config import ConfigError, load, number
@@ -42,6 +43,10 @@ class Runner:
         self.paced = traffic.Stats()
         self.burst: traffic.Stats | None = None
         self.burst_lock = threading.Lock()
+        # Who answered GET /calls since the start ({"west/account-...": 3}): what a check reads to
+        # know that a call from here was ever served by another cluster.
+        self.answered_by: Counter = Counter()
+        self.answered_lock = threading.Lock()
 
     def start(self) -> None:
         s = self.settings
@@ -71,6 +76,21 @@ def stats():
     runner: Runner = kit().runner
     return jsonify(target=runner.settings["target"], rate=runner.settings["rate"],
                    paced=runner.paced.summary(), burst=runner.burst.summary() if runner.burst else None)
+
+
+@bp.get("/calls")
+def calls():
+    """Call the target now, COUNT times one after another (?count=1..20, default 8): who answered each."""
+    raw = request.args.get("count", "8")
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 20:
+        raise ApiError(400, "invalid parameter", "count must be an integer between 1 and 20")
+    runner: Runner = kit().runner
+    url = runner.settings["target"] + runner.settings["paths"][0]
+    answers = traffic.who_answers(url, int(raw))
+    with runner.answered_lock:
+        runner.answered_by.update(answer["pod"] for answer in answers if answer["pod"])
+        answered_by = dict(runner.answered_by)
+    return jsonify(url=url, answers=answers, answered_by=answered_by)
 
 
 @bp.post("/bursts")

@@ -14,6 +14,20 @@ DOCUMENT = document(
             "type": "object", "required": ["target", "rate", "paced", "burst"],
             "properties": {"target": {"type": "string"}, "rate": {"type": "number"}, "paced": RUN,
                            "burst": {**RUN, "nullable": True}}})}}},
+        "/calls": {"get": {
+            "summary": "Call the target now, one call after another, and say which pod answered each",
+            "parameters": [{"name": "count", "in": "query", "required": False,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 20, "default": 8}}],
+            "responses": {"200": ok("calls", {
+                "type": "object", "required": ["url", "answers", "answered_by"],
+                "properties": {"url": {"type": "string"},
+                               "answers": {"type": "array", "items": {"type": "object", "properties": {
+                                   "status": {"type": "integer", "nullable": True},
+                                   "pod": {"type": "string", "nullable": True}}}},
+                               "answered_by": {"type": "object", "description": "every pod that answered a call "
+                                               "since the start, and how many times"}}}),
+                **errors(400)},
+        }},
         "/bursts": {"post": {
             "summary": "Start a burst in the background",
             "requestBody": {"required": True, **json_content({

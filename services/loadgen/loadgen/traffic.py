@@ -101,3 +101,22 @@ def paced(base_url: str, paths: list[str], rate: float, *, duration: float = 0, 
     s.close()
     stats.finished = time.perf_counter()
     return stats
+
+
+def who_answers(url: str, count: int, timeout: float = 5.0) -> list[dict]:
+    """GET ``url`` ``count`` times, one after another: each answer's status and the pod that gave it.
+
+    The pod is the answer's ``X-Pod`` header (every service sets it; in level 7 it reads
+    ``<cluster>/<pod>``), so a mesh's routing is seen from the client's side.
+    """
+    answers = []
+    s = session(1)
+    for _ in range(count):
+        try:
+            response = s.get(url, timeout=timeout)
+            answers.append({"status": response.status_code, "pod": response.headers.get("X-Pod")})
+        except requests.RequestException as error:
+            answers.append({"status": None, "pod": None, "error": type(error).__name__})
+    s.close()
+    return answers
+

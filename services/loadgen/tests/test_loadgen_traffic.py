@@ -43,3 +43,25 @@ def test_burst_endpoint_validates_and_reports(client):
     while time.monotonic() < deadline and (client.get("/stats").get_json()["burst"] or {}).get("sent", 0) < 2:
         time.sleep(0.05)
     assert client.get("/stats").get_json()["burst"]["errors"] == 2
+
+
+def test_who_answers_names_the_pod_of_each_answer(tmp_path):
+    with serve("account", tmp_path, POD_NAME="west/account-7d9f") as url:
+        answers = traffic.who_answers(url + "/accounts/1", count=3)
+    assert answers == [{"status": 200, "pod": "west/account-7d9f"}] * 3
+
+
+def test_calls_endpoint_validates_and_remembers_who_answered(tmp_path):
+    from loadgen import create_app
+
+    with serve("account", tmp_path, POD_NAME="east/account-1") as url:
+        app = create_app({"DATA_DIR": str(tmp_path / "loadgen"), "LOADGEN_RATE": "0", "TARGET_URL": url,
+                          "LOADGEN_PATHS": "/accounts/1"})
+        client = app.test_client()
+        for bad in ("0", "21", "x", "١"):
+            answer = client.get(f"/calls?count={bad}")
+            assert answer.status_code == 400 and answer.get_json()["error"] == "invalid parameter"
+        first = client.get("/calls?count=2").get_json()
+        second = client.get("/calls?count=3").get_json()
+    assert [a["pod"] for a in first["answers"]] == ["east/account-1"] * 2
+    assert second["answered_by"] == {"east/account-1": 5}
