@@ -89,6 +89,26 @@ deploy() {
   log "Next: make check-4 shows what the release loop still lacks."
 }
 
+# Make the level's objects exactly what the files say, whatever was changed by hand: create
+# what is missing, then replace (a full update: a container, a port or a selector key added by
+# patch or edit goes, where `kubectl apply` would keep it). --save-config keeps later applies
+# working. Arguments are kubectl's: -f FILE, -f DIR/, -k DIR. Idempotent.
+converge() {
+  kubectl create --save-config "$@" 2>&1 >/dev/null | grep -v AlreadyExists >&2 || true
+  kubectl replace --save-config "$@" >&2
+}
+
+# Delete objects of KINDS in the namespace that none of the files declares (a second budget, an
+# extra policy the learner added beside the solution's).
+prune_extras() {  # prune_extras KINDS KUBECTL-FILE-ARGS...
+  local kinds="$1" wanted extra
+  shift
+  wanted="$(kubectl create --dry-run=client -o name "$@")"
+  for extra in $(kubectl -n "$NAMESPACE" get "$kinds" -o name); do
+    grep -qxF "$extra" <<<"$wanted" || kubectl -n "$NAMESPACE" delete "$extra" >&2
+  done
+}
+
 # The solution: the dev overlay applied (what Argo CD's first sync does, so nobody waits
 # for it), the Application pointing Argo CD at it, then the canary: 1 pod of v2 for 3 of v1.
 solve() {
@@ -99,9 +119,15 @@ solve() {
     log "No https origin for this clone: set REPO_URL=https://github.com/<you>/<fork>.git and run make solve-4 again."
   fi
   kubectl get namespace "$ARGOCD_NAMESPACE" >/dev/null 2>&1 || install_argocd
-  kubectl apply -k "$REPO_ROOT/manifests/overlays/dev" >&2
-  sed "s#$PLACEHOLDER_REPO_URL#$url#" "$LAB_DIR/manifests/application-workshop-dev.yaml" | kubectl apply -f - >&2
-  kubectl apply -f "$LAB_DIR/manifests/app-account-v2-canary.yaml" >&2
+  converge -k "$REPO_ROOT/manifests/overlays/dev"
+  converge -f "$LAB_DIR/manifests/app-account-v2-canary.yaml"
+  prune_extras deployments,services,poddisruptionbudgets,networkpolicies,horizontalpodautoscalers \
+    -k "$REPO_ROOT/manifests/overlays/dev" -f "$LAB_DIR/manifests/app-account-v2-canary.yaml"
+  local application
+  application="$(mktemp)"
+  sed "s#$PLACEHOLDER_REPO_URL#$url#" "$LAB_DIR/manifests/application-workshop-dev.yaml" >"$application"
+  converge -f "$application"
+  rm -f "$application"
   kubectl -n "$NAMESPACE" scale deployment/account --replicas=3 >&2
   wait_for "$NAMESPACE" "${SERVICES[@]/#/deployment/}" deployment/loadgen deployment/account-v2
   log ""

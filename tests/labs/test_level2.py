@@ -132,6 +132,7 @@ SETTLE = {
     "security": [*NS, "rollout", "status", "deployment/order", "--timeout=120s"],
     "not-rolled-back": [*NS, "rollout", "status", "deployment/account", "--timeout=120s"],
     "stalled": [*NS, "wait", "deployment/customer", "--for=condition=ReplicaFailure", "--timeout=60s"],
+    "scale": [*NS, "rollout", "status", "deployment/account", "--timeout=120s"],
 }
 
 

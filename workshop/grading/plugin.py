@@ -168,6 +168,8 @@ class GradingPlugin:
             result.status, result.message = SKIPPED, str(error.msg)
         elif isinstance(error, CheckFailed):
             result.status, result.mismatches = FAILED, [str(item) for item in error.mismatches]
+            if error.hints:
+                result.hint = " ".join(error.hints)
         elif isinstance(error, AssertionError):
             result.status, result.message = FAILED, _first_line(error) or "an assertion failed"
         elif isinstance(error, CannotCheck):

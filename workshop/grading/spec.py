@@ -55,9 +55,10 @@ def check(*, id: str, title: str, hint: str, points: int = 1, docs: str = "", ti
 class CheckFailed(AssertionError):
     """The cluster is not as the check expects; ``mismatches`` says where, ``objects`` what to diagnose."""
 
-    def __init__(self, mismatches: list[Mismatch], objects: list[dict] | None = None):
+    def __init__(self, mismatches: list[Mismatch], objects: list[dict] | None = None, hints: list[str] | None = None):
         self.mismatches = mismatches
         self.objects = objects or []
+        self.hints = hints or []  # fixes for the causes found, said instead of the check's general hint
         super().__init__("; ".join(str(item) for item in mismatches))
 
 
@@ -72,6 +73,13 @@ class Verify:
 
     mismatches: list[Mismatch] = field(default_factory=list)
     objects: list[dict] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)
+
+    def hint(self, text: str) -> None:
+        """The fix for a cause this run found, naming its object: the report says these, in order,
+        instead of the check's general hint (which cannot know which object failed)."""
+        if text not in self.hints:
+            self.hints.append(text)
 
     def match(self, obj: dict | None, expected: dict, ref: str = "") -> bool:
         """Compare one object with a partial object; ``ref`` names it when it may be missing."""
@@ -99,4 +107,4 @@ def verify():
     collector = Verify()
     yield collector
     if collector.mismatches:
-        raise CheckFailed(collector.mismatches, collector.objects)
+        raise CheckFailed(collector.mismatches, collector.objects, collector.hints)
