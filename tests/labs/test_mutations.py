@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from labrun import REPO_ROOT, env_for, grade, kubectl, lab
+from mutation_report import report
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -117,7 +118,6 @@ MUTATIONS = [
 ]
 
 SELECTED = [item for item in MUTATIONS if item.ci or ALL]
-TRIED: dict[int, list[tuple[str, bool]]] = {}
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ def lab_env():
 
 
 @pytest.fixture(scope="module")
-def levels(kubeconfig: Path, lab_env, request):
+def levels(kubeconfig: Path, lab_env):
     """Deploys and solves a level once, the first time a test asks for it (tests run in level order)."""
     current: dict[str, int] = {}
 
@@ -141,16 +141,6 @@ def levels(kubeconfig: Path, lab_env, request):
             current["level"] = level
         return kubeconfig
 
-    def summary():
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        for level, results in sorted(TRIED.items()):
-            caught = sum(1 for _, ok in results if ok)
-            line = f"mutations level {level}: {caught} / {len(results)} caught"
-            missed = [name for name, ok in results if not ok]
-            if reporter:
-                reporter.write_line(line + (f" (missed: {', '.join(missed)})" if missed else ""))
-
-    request.addfinalizer(summary)
     return on
 
 
@@ -158,7 +148,7 @@ def failing_ids(graded) -> set[str]:
     return graded.by_status().get("failed", set())
 
 
-def caught_and_undone(mutation: Mutation, kubeconfig: Path, tmp_path: Path) -> None:
+def caught_and_undone(mutation: Mutation, kubeconfig: Path, tmp_path: Path, config) -> None:
     caught = False
     try:
         for step in mutation.steps:
@@ -172,7 +162,7 @@ def caught_and_undone(mutation: Mutation, kubeconfig: Path, tmp_path: Path) -> N
         assert mutation.hint in hint, f"{mutation.hint!r} not in the hint: {hint}"
         caught = True
     finally:
-        TRIED.setdefault(mutation.level, []).append((mutation.name, caught))
+        report(config).record(f"level {mutation.level} (sim)", mutation.name, caught)
         lab("solve", mutation.level, kubeconfig)
     graded = grade(mutation.level, kubeconfig, tmp_path, "--wait", "60")
     assert graded.returncode == 0, f"solve-{mutation.level} did not undo {mutation.name}:\n{graded.stdout}"
@@ -268,10 +258,10 @@ CASES = sorted([(m.level, m.name, m) for m in SELECTED] + [(level, "~solve-conve
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"l{level}-{name.lstrip('~')}" for level, name, _ in CASES])
-def test_mutation(case, levels, tmp_path):
+def test_mutation(case, levels, tmp_path, pytestconfig):
     level, _, mutation = case
     kubeconfig = levels(level)
     if mutation is None:
         converges(level, kubeconfig, tmp_path)
     else:
-        caught_and_undone(mutation, kubeconfig, tmp_path)
+        caught_and_undone(mutation, kubeconfig, tmp_path, pytestconfig)

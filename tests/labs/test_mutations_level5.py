@@ -23,6 +23,7 @@ from typing import Callable
 import pytest
 import yaml
 from labrun import REPO_ROOT
+from mutation_report import report
 
 from workshop.grading import CheckFailed
 from workshop.grading.kube import selector_matches
@@ -207,25 +208,14 @@ MUTATIONS = [
              "l5-sidecars", "restart cannot help"),
 ]
 SELECTED = [item for item in MUTATIONS if item.ci or ALL]
-TRIED: list[tuple[str, bool]] = []
 # Mistakes only real nodes reveal (the sim's pods run nothing): for test_level5 on real nodes.
 DATA_PLANE_CASES = {"label v2 on a pod running v1": "l5-split-observed",
                     "an ingress gateway that does not answer on 127.0.0.1:9080": "l5-split-observed"}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def check_marker(pytestconfig, request):
+def check_marker(pytestconfig):
     pytestconfig.addinivalue_line("markers", "workshop_check(spec): a self-grading check (workshop.grading.check)")
-
-    def summary():
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter and TRIED:
-            caught = sum(1 for _, ok in TRIED if ok)
-            missed = [name for name, ok in TRIED if not ok]
-            reporter.write_line(f"mutations level 5 (control plane): {caught} / {len(TRIED)} caught"
-                                + (f" (missed: {', '.join(missed)})" if missed else ""))
-
-    request.addfinalizer(summary)
 
 
 @pytest.mark.parametrize("check_id", CHECK_FUNCTIONS)
@@ -235,10 +225,10 @@ def test_the_solution_passes(check_id):
 
 
 @pytest.mark.parametrize("mutation", SELECTED, ids=[item.name for item in SELECTED])
-def test_a_mistake_fails_its_check_with_a_hint_naming_it(mutation):
+def test_a_mistake_fails_its_check_with_a_hint_naming_it(mutation, pytestconfig):
     objects = copy.deepcopy(solved_objects())
     mutation.change(objects)
     passed, hint, mismatches = run_check(mutation.fails, objects)
-    TRIED.append((mutation.name, not passed and mutation.hint in hint))
+    report(pytestconfig).record("level 5 (offline, control plane)", mutation.name, not passed and mutation.hint in hint)
     assert not passed, f"{mutation.name} passed {mutation.fails} as ✓"
     assert mutation.hint in hint, f"{mutation.hint!r} not in the hint: {hint}"
