@@ -73,6 +73,17 @@ converge() {
   kubectl replace --save-config "$@" >&2
 }
 
+# kubectl replace resets the replicas a manifest leaves to the autoscaler (the gateway's) to 1:
+# give back what ran before, at least the autoscaler's minimum, so the budgets and spread hold.
+keep_autoscaled_replicas() {  # keep_autoscaled_replicas DEPLOYMENT REPLICAS-BEFORE
+  local name="$1" before="${2:-0}" minimum
+  minimum="$(kubectl -n "$NAMESPACE" get hpa "$name" -o jsonpath='{.spec.minReplicas}' 2>/dev/null || true)"
+  minimum="${minimum:-1}"
+  kubectl -n "$NAMESPACE" scale "deployment/$name" --replicas="$(( before > minimum ? before : minimum ))" >&2
+}
+
+replicas_of() { kubectl -n "$NAMESPACE" get deployment "$1" -o jsonpath='{.spec.replicas}' 2>/dev/null || true; }
+
 # Delete objects of KINDS in the namespace that none of the files declares (a second budget, an
 # extra policy the learner added beside the solution's).
 prune_extras() {  # prune_extras KINDS KUBECTL-FILE-ARGS...
@@ -102,8 +113,11 @@ respread() {
 solve() {
   : "${LAB_DIR:?LAB_DIR is not set: run this through make solve-3}"
   local level2="$REPO_ROOT/labs/02-orchestrate/manifests"
+  local gateway_replicas
+  gateway_replicas="$(replicas_of gateway)"
   converge -f "$LAB_DIR/manifests/namespace-workshop.yaml"
   converge -f "$level2/config-map-settings.yaml" -f "$level2/secret-gateway.yaml" -f "$LAB_DIR/manifests/"
+  keep_autoscaled_replicas gateway "$gateway_replicas"
   prune_extras deployments,services,poddisruptionbudgets,networkpolicies,horizontalpodautoscalers -f "$LAB_DIR/manifests/"
   install_metrics_server
   local node

@@ -98,6 +98,17 @@ converge() {
   kubectl replace --save-config "$@" >&2
 }
 
+# kubectl replace resets the replicas a manifest leaves to the autoscaler (the gateway's) to 1:
+# give back what ran before, at least the autoscaler's minimum, so the budgets and spread hold.
+keep_autoscaled_replicas() {  # keep_autoscaled_replicas DEPLOYMENT REPLICAS-BEFORE
+  local name="$1" before="${2:-0}" minimum
+  minimum="$(kubectl -n "$NAMESPACE" get hpa "$name" -o jsonpath='{.spec.minReplicas}' 2>/dev/null || true)"
+  minimum="${minimum:-1}"
+  kubectl -n "$NAMESPACE" scale "deployment/$name" --replicas="$(( before > minimum ? before : minimum ))" >&2
+}
+
+replicas_of() { kubectl -n "$NAMESPACE" get deployment "$1" -o jsonpath='{.spec.replicas}' 2>/dev/null || true; }
+
 # Delete objects of KINDS in the namespace that none of the files declares (a second budget, an
 # extra policy the learner added beside the solution's).
 prune_extras() {  # prune_extras KINDS KUBECTL-FILE-ARGS...
@@ -119,7 +130,10 @@ solve() {
     log "No https origin for this clone: set REPO_URL=https://github.com/<you>/<fork>.git and run make solve-4 again."
   fi
   kubectl get namespace "$ARGOCD_NAMESPACE" >/dev/null 2>&1 || install_argocd
+  local gateway_replicas
+  gateway_replicas="$(replicas_of gateway)"
   converge -k "$REPO_ROOT/manifests/overlays/dev"
+  keep_autoscaled_replicas gateway "$gateway_replicas"
   converge -f "$LAB_DIR/manifests/app-account-v2-canary.yaml"
   prune_extras deployments,services,poddisruptionbudgets,networkpolicies,horizontalpodautoscalers \
     -k "$REPO_ROOT/manifests/overlays/dev" -f "$LAB_DIR/manifests/app-account-v2-canary.yaml"

@@ -37,13 +37,16 @@ class CheckSpec:
     hold: float = 0.0  # negative checks: must keep passing this long (bounded)
     data_plane: bool = False  # needs a kubelet and a pod network: skipped on the sim cluster
     step: str = ""  # the lab step it grades, for the page and the report
+    # What it reads is written by a controller (Argo CD's sync): --wait waits even for spec fields,
+    # which otherwise fail at once (nothing but the learner changes them).
+    reconciled: bool = False
 
 
 def check(*, id: str, title: str, hint: str, points: int = 1, docs: str = "", timeout: float = DEFAULT_TIMEOUT,
-          hold: float = 0.0, data_plane: bool = False, step: str = ""):
+          hold: float = 0.0, data_plane: bool = False, step: str = "", reconciled: bool = False):
     """Declare a check: its id, title, points, hint, docs link, timeout (see :class:`CheckSpec`)."""
     spec = CheckSpec(id=id, title=title, hint=hint, points=points, docs=docs, timeout=timeout, hold=hold,
-                     data_plane=data_plane, step=step)
+                     data_plane=data_plane, step=step, reconciled=reconciled)
 
     def decorate(function):
         function.workshop_check = spec

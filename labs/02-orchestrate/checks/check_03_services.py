@@ -37,8 +37,9 @@ def check_services(cluster, namespace, services):
             if not selector or not selector_matches(selector, pod_labels):
                 v.fail(f"service/{name}.spec.selector", f"<labels the pods of deployment/{name} carry: "
                        f"{', '.join(f'{k}={val}' for k, val in pod_labels.items())}>", selector, service)
-                v.hint(f"service/{name}.spec.selector {selector} selects none of deployment/{name}'s pods: set it "
-                       f"to app: {name} ({fix}).")
+                said = ", ".join(f"{key}={value}" for key, value in selector.items()) or "empty"
+                v.hint(f"service/{name}.spec.selector ({said}) selects none of deployment/{name}'s pods: a Service "
+                       f"finds pods by labels, set it to app: {name} ({fix}).")
                 continue
             named = set().union(*(port_names(c) for c in deployment["spec"]["template"]["spec"].get("containers") or []))
             if "http" not in named:

@@ -58,7 +58,7 @@ def check_hpa(cluster, namespace):
             {"name": "gateway", "resources": {"requests": {"cpu": PRESENT}}}]}}}}, ref="deployment/gateway")
         replicas = deployment["spec"].get("replicas", 1)
         if replicas < low:  # the autoscaler raises it to minReplicas within seconds, metrics or not
-            v.fail("deployment/gateway.spec.replicas (set by the autoscaler)", f"<{low} or more>", replicas, deployment)
+            v.fail("deployment/gateway replicas (set by the autoscaler, within seconds)", f"<{low} or more>", replicas, deployment)
 
 
 @check(id="l3-hpa-metrics", title="the autoscaler reads the gateway's CPU from metrics-server", step="autoscale",
