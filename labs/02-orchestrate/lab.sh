@@ -43,15 +43,24 @@ account_has_v2_history() {
 # working. Arguments are kubectl's: -f FILE, -f DIR/, -k DIR. Idempotent.
 converge() {
   kubectl create --save-config "$@" 2>&1 >/dev/null | grep -v AlreadyExists >&2 || true
-  kubectl replace --save-config "$@" >&2
+  local attempt
+  for attempt in 1 2 3; do  # a controller may write the object between kubectl's read and write
+    kubectl replace --save-config "$@" >&2 && return 0
+    log "kubectl replace failed (attempt $attempt of 3), trying again."
+    sleep 1
+  done
+  return 1
 }
 
 # Delete objects of KINDS in the namespace that none of the files declares (a second budget, an
 # extra policy the learner added beside the solution's).
-prune_extras() {  # prune_extras KINDS KUBECTL-FILE-ARGS...
-  local kinds="$1" wanted extra
+prune_extras() {  # prune_extras KINDS -f FILE|-k DIR ...
+  local kinds="$1" wanted="" extra
   shift
-  wanted="$(kubectl create --dry-run=client -o name "$@")"
+  while (( $# >= 2 )); do  # one source at a time: kubectl takes -f or -k, not both
+    wanted+="$(kubectl create --dry-run=client -o name "$1" "$2")"$'\n'
+    shift 2
+  done
   for extra in $(kubectl -n "$NAMESPACE" get "$kinds" -o name); do
     grep -qxF "$extra" <<<"$wanted" || kubectl -n "$NAMESPACE" delete "$extra" >&2
   done

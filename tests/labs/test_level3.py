@@ -135,8 +135,15 @@ def test_solve_makes_every_check_pass(solved, tmp_path, simulated):
 
 def test_the_autoscaler_keeps_its_minimum_without_metrics(solved):
     """Real controller behaviour the page relies on: no metrics-server, yet 2 gateways."""
-    hpa = json.loads(kubectl(solved, *NS, "get", "hpa", "gateway", "-o", "json").stdout)
-    assert hpa["status"].get("desiredReplicas", 0) >= 2 or hpa["status"].get("currentReplicas", 0) >= 2, hpa["status"]
+    # Bounded wait for the controller's own verdict (it syncs every 15 s): its desired replicas.
+    deadline = time.monotonic() + 60
+    while True:
+        hpa = json.loads(kubectl(solved, *NS, "get", "hpa", "gateway", "-o", "json").stdout)
+        status = hpa.get("status") or {}
+        if status.get("desiredReplicas", 0) >= 2 or status.get("currentReplicas", 0) >= 2:
+            break
+        assert time.monotonic() < deadline, status
+        time.sleep(1)
 
 
 def ops(patch) -> list[str]:
