@@ -337,3 +337,28 @@ def test_a_mismatch_in_what_was_written_fails_at_once(stub, tmp_path, write_chec
     run = run_workshop_check(2, "--kubeconfig", str(stub.kubeconfig(tmp_path)), "--checks", str(checks),
                              json_path=tmp_path / "r.json")
     assert run.returncode == 1 and run.report["checks"][0]["attempts"] == 1 and run.seconds < 15
+
+
+def test_wait_does_not_wait_out_a_mismatch_in_what_was_written(stub, tmp_path, write_checks):
+    # Only spec fields differ: nothing the cluster does changes them, so --wait returns at once.
+    stub.objects[DEPLOYMENTS] = [deployment("account", replicas=1)]
+    checks = write_checks({"check_spec.py": """
+        from workshop.grading import check, verify
+
+        @check(id="t-spec", title="account asks for 2 replicas", hint="Scale it", timeout=0)
+        def check_spec(cluster, namespace):
+            with verify() as v:
+                v.match(cluster.get("Deployment", "account", namespace), {"spec": {"replicas": 2}})
+
+        @check(id="t-synced", title="a controller writes it", hint="Wait for the sync", timeout=0, reconciled=True)
+        def check_synced(cluster, namespace):
+            with verify() as v:
+                v.match(cluster.get("Deployment", "account", namespace), {"spec": {"replicas": 2}})
+    """})
+    run = run_workshop_check(2, "--kubeconfig", str(stub.kubeconfig(tmp_path)), "--checks", str(checks),
+                             "--wait", "20", "-k", "t-spec", json_path=tmp_path / "r.json")
+    assert run.returncode == 1 and run.report["checks"][0]["attempts"] == 1 and run.seconds < 15, run.stdout
+    run = run_workshop_check(2, "--kubeconfig", str(stub.kubeconfig(tmp_path)), "--checks", str(checks),
+                             "--wait", "4", "-k", "t-synced", json_path=tmp_path / "s.json")
+    assert run.returncode == 1 and run.report["checks"][0]["attempts"] > 1, run.stdout
+

@@ -59,7 +59,9 @@ def test_the_starting_state_fails_exactly_where_the_gaps_are(started, tmp_path, 
     # The learner sees the check's line, then its hint, then the diff.
     lines = graded.stdout.splitlines()
     at = next(index for index, line in enumerate(lines) if line.startswith("✗ l2-services"))
-    assert lines[at + 1].startswith("    hint: A Service finds pods by labels")
+    # The hint names the Service that failed and the value it has, not a general advice.
+    assert lines[at + 1].startswith("    hint: service/order.spec.selector (app=orders) selects none of "
+                                    "deployment/order's pods"), lines[at + 1]
     assert lines[at + 2].startswith("    service/order.spec.selector: expected")
     assert graded.stdout.splitlines()[0].startswith("Grading level 2 (Orchestrate) on context ")
     assert "Score: " in graded.stdout and "Next: " in graded.stdout
@@ -132,6 +134,7 @@ SETTLE = {
     "security": [*NS, "rollout", "status", "deployment/order", "--timeout=120s"],
     "not-rolled-back": [*NS, "rollout", "status", "deployment/account", "--timeout=120s"],
     "stalled": [*NS, "wait", "deployment/customer", "--for=condition=ReplicaFailure", "--timeout=60s"],
+    "scale": [*NS, "rollout", "status", "deployment/account", "--timeout=120s"],
 }
 
 

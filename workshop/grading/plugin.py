@@ -43,7 +43,7 @@ class GradingPlugin:
         self.default_namespace = namespace
         self.kubeconfig, self.context = kubeconfig, context
         self.run_deadline = time.monotonic() + wait
-        self.waiting = wait > 0  # the learner asked to wait (--wait): never cut a check short
+        self.waiting = wait > 0  # the learner asked to wait (--wait) for what controllers still have to do
         self.results: list[CheckResult] = []
         self.load_errors: list[str] = []
         self.not_selected = 0
@@ -138,7 +138,8 @@ class GradingPlugin:
                 if spec.hold and passing_since is not None:
                     self._diagnose(item, error)
                     raise  # a negative check that broke while held: no second chance
-                if time.monotonic() + pause > deadline or (not self.waiting and only_static(error)):
+                # What the learner wrote (spec, data, labels) does not change by waiting, --wait or not.
+                if time.monotonic() + pause > deadline or (only_static(error) and not spec.reconciled):
                     self._diagnose(item, error)
                     raise
             else:
@@ -168,6 +169,8 @@ class GradingPlugin:
             result.status, result.message = SKIPPED, str(error.msg)
         elif isinstance(error, CheckFailed):
             result.status, result.mismatches = FAILED, [str(item) for item in error.mismatches]
+            if error.hints:
+                result.hint = " ".join(error.hints)
         elif isinstance(error, AssertionError):
             result.status, result.message = FAILED, _first_line(error) or "an assertion failed"
         elif isinstance(error, CannotCheck):

@@ -37,13 +37,16 @@ class CheckSpec:
     hold: float = 0.0  # negative checks: must keep passing this long (bounded)
     data_plane: bool = False  # needs a kubelet and a pod network: skipped on the sim cluster
     step: str = ""  # the lab step it grades, for the page and the report
+    # What it reads is written by a controller (Argo CD's sync): --wait waits even for spec fields,
+    # which otherwise fail at once (nothing but the learner changes them).
+    reconciled: bool = False
 
 
 def check(*, id: str, title: str, hint: str, points: int = 1, docs: str = "", timeout: float = DEFAULT_TIMEOUT,
-          hold: float = 0.0, data_plane: bool = False, step: str = ""):
+          hold: float = 0.0, data_plane: bool = False, step: str = "", reconciled: bool = False):
     """Declare a check: its id, title, points, hint, docs link, timeout (see :class:`CheckSpec`)."""
     spec = CheckSpec(id=id, title=title, hint=hint, points=points, docs=docs, timeout=timeout, hold=hold,
-                     data_plane=data_plane, step=step)
+                     data_plane=data_plane, step=step, reconciled=reconciled)
 
     def decorate(function):
         function.workshop_check = spec
@@ -55,9 +58,10 @@ def check(*, id: str, title: str, hint: str, points: int = 1, docs: str = "", ti
 class CheckFailed(AssertionError):
     """The cluster is not as the check expects; ``mismatches`` says where, ``objects`` what to diagnose."""
 
-    def __init__(self, mismatches: list[Mismatch], objects: list[dict] | None = None):
+    def __init__(self, mismatches: list[Mismatch], objects: list[dict] | None = None, hints: list[str] | None = None):
         self.mismatches = mismatches
         self.objects = objects or []
+        self.hints = hints or []  # fixes for the causes found, said instead of the check's general hint
         super().__init__("; ".join(str(item) for item in mismatches))
 
 
@@ -72,6 +76,13 @@ class Verify:
 
     mismatches: list[Mismatch] = field(default_factory=list)
     objects: list[dict] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)
+
+    def hint(self, text: str) -> None:
+        """The fix for a cause this run found, naming its object: the report says these, in order,
+        instead of the check's general hint (which cannot know which object failed)."""
+        if text not in self.hints:
+            self.hints.append(text)
 
     def match(self, obj: dict | None, expected: dict, ref: str = "") -> bool:
         """Compare one object with a partial object; ``ref`` names it when it may be missing."""
@@ -99,4 +110,4 @@ def verify():
     collector = Verify()
     yield collector
     if collector.mismatches:
-        raise CheckFailed(collector.mismatches, collector.objects)
+        raise CheckFailed(collector.mismatches, collector.objects, collector.hints)

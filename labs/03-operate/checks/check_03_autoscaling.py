@@ -35,6 +35,21 @@ def check_hpa(cluster, namespace):
         if metric is None or (metric.get("target") or {}).get("type") != "Utilization":
             v.fail("horizontalpodautoscaler/gateway.spec.metrics", "<a Resource metric: cpu, target type Utilization>",
                    spec.get("metrics") or MISSING, hpa)
+        elif not 0 < ((metric.get("target") or {}).get("averageUtilization") or 0) <= 100:
+            v.fail("horizontalpodautoscaler/gateway.spec.metrics[cpu].target.averageUtilization", "<1 to 100>",
+                   (metric.get("target") or {}).get("averageUtilization", MISSING), hpa)
+        # An autoscaler whose scale-up is disabled (or allows 0 pods per period) never adds a pod.
+        scale_up = (spec.get("behavior") or {}).get("scaleUp") or {}
+        if scale_up.get("selectPolicy") == "Disabled":
+            v.fail("horizontalpodautoscaler/gateway.spec.behavior.scaleUp.selectPolicy", "<Max or Min, not Disabled>",
+                   "Disabled", hpa)
+        for index, policy in enumerate(scale_up.get("policies") or []):
+            if (policy.get("value") or 0) < 1:
+                v.fail(f"horizontalpodautoscaler/gateway.spec.behavior.scaleUp.policies[{index}].value", "<1 or more>",
+                       policy.get("value"), hpa)
+        if any(m.path.startswith("horizontalpodautoscaler/gateway.spec") for m in v.mismatches):
+            v.hint("horizontalpodautoscaler/gateway cannot scale the gateway up as written: kubectl replace -f "
+                   "labs/03-operate/manifests/hpa-gateway.yaml")
         deployment = cluster.get("Deployment", "gateway", namespace)
         if deployment is None:
             v.fail("deployment/gateway", "<it to exist>", MISSING)
@@ -43,7 +58,7 @@ def check_hpa(cluster, namespace):
             {"name": "gateway", "resources": {"requests": {"cpu": PRESENT}}}]}}}}, ref="deployment/gateway")
         replicas = deployment["spec"].get("replicas", 1)
         if replicas < low:  # the autoscaler raises it to minReplicas within seconds, metrics or not
-            v.fail("deployment/gateway.spec.replicas (set by the autoscaler)", f"<{low} or more>", replicas, deployment)
+            v.fail("deployment/gateway replicas (set by the autoscaler, within seconds)", f"<{low} or more>", replicas, deployment)
 
 
 @check(id="l3-hpa-metrics", title="the autoscaler reads the gateway's CPU from metrics-server", step="autoscale",

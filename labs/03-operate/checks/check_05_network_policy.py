@@ -100,6 +100,16 @@ def check_call_chain(cluster, namespace):
                 result = verdict(policies, pods[source], target, target.ports[0][1], "TCP", labels)
                 if result.allowed:
                     v.fail(f"traffic {source} → {where}", "denied", f"allowed ({result.why})")
+        for source, target in CHAIN:
+            # The caller's labels on a pod of another namespace: a peer whose namespaceSelector was
+            # widened (or dropped for {}) lets it in.
+            impostor = Pod("default", pods[source].labels)
+            result = ingress(policies, impostor, pods[target], 8080, "TCP", labels)
+            if target != FRONT_DOOR and result.allowed:
+                v.fail(f"traffic {source} of namespace default → {target}", "denied", f"allowed ({result.why})")
+                v.hint(f"networkpolicy/{target}'s ingress peer admits {source} pods of every namespace: drop the "
+                       f"namespaceSelector (a podSelector alone means this namespace), kubectl replace -f "
+                       f"labs/03-operate/manifests/network-policy-{target}.yaml")
         for target in APPS:
             wanted = target == FRONT_DOOR  # the front door: an ingress controller lives in another namespace
             result = verdict(policies, outsider, pods[target], 8080, "TCP", labels)

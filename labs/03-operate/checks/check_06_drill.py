@@ -2,6 +2,7 @@
 
 from workshop.grading import check, verify
 from workshop.grading.matcher import MISSING
+from workshop.grading.workload import rollout_problems
 
 
 @check(id="l3-uncordoned", title="no node is left cordoned after the drain drill", step="self-healing drill",
@@ -28,6 +29,12 @@ def check_healed(cluster, namespace, workloads):
             if deployment is None:
                 v.fail(f"deployment/{name}", "<it to exist>", MISSING)
                 continue
-            wanted, ready = deployment["spec"].get("replicas", 1), (deployment.get("status") or {}).get("readyReplicas", 0)
-            if ready != wanted:
-                v.fail(f"deployment/{name}.status.readyReplicas", wanted, ready, deployment)
+            # Ready counts alone pass a rollout whose new pods are refused: read its conditions too.
+            problems = rollout_problems(deployment, f"deployment/{name}")
+            for path, expected, got in problems:
+                v.fail(path, expected, got, deployment)
+            if any("ReplicaFailure" in path for path, _, _ in problems):
+                v.hint(f"deployment/{name} cannot create its pods (its ReplicaFailure condition says why, often "
+                       f"'violates PodSecurity'): kubectl replace -f labs/03-operate/manifests/app-{name}.yaml")
+            elif any(path.endswith(".spec.replicas") for path, _, _ in problems):
+                v.hint(f"deployment/{name} runs no pod: kubectl -n workshop scale deployment/{name} --replicas=2")

@@ -4,7 +4,7 @@ from workshop.grading import check, verify
 
 
 @check(id="l4-dev-overlay", title="the app runs from the dev overlay (its label on every pod template)",
-       step="kustomize", points=2,
+       step="kustomize", points=2, reconciled=True,
        hint="Render and apply the overlay: kubectl kustomize manifests/overlays/dev shows what it makes, kubectl apply "
        "-k manifests/overlays/dev applies it (Argo CD does the same once its Application syncs). Every object it "
        "makes carries the label environment=dev.",

@@ -49,6 +49,13 @@ def check_application(cluster, argocd_namespace):
                 "syncPolicy": {"automated": {"prune": True, "selfHeal": True}}}},
                 ref="application/workshop-dev (namespace argocd)"):
             return
+        # automated: {enabled: false} keeps the block but turns auto-sync off (Argo CD >= 2.14).
+        automated = application["spec"]["syncPolicy"]["automated"]
+        if automated.get("enabled") is False:
+            ref = f"application/{application['metadata']['name']}"
+            v.fail(f"{ref}.spec.syncPolicy.automated.enabled", "<true or not set>", False, application)
+            v.hint(f"{ref} never syncs on its own with automated.enabled: false: remove that field, kubectl -n argocd "
+                   "replace -f labs/04-release/manifests/application-workshop-dev.yaml (with your fork's URL).")
         url = application["spec"]["source"]["repoURL"]
         if PLACEHOLDER in url:
             v.fail(f"application/{application['metadata']['name']}.spec.source.repoURL", "<your fork's URL>", url,

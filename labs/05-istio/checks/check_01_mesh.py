@@ -4,6 +4,7 @@ from level5_mesh import ISTIO_NAMESPACE, injection_enabled, sidecar
 
 from workshop.grading import check, verify
 
+OPT_OUT = "sidecar.istio.io/inject"
 AVAILABLE = {"status": {"conditions": [{"type": "Available", "status": "True"}]}}
 
 
@@ -47,6 +48,15 @@ def check_sidecars(cluster, namespace, apps):
             if deployment is None:
                 v.fail(f"deployment/{name}", "<it to exist>", "nothing")
                 continue
+            template = deployment["spec"]["template"]["metadata"]
+            opt_out = {**(template.get("labels") or {}), **(template.get("annotations") or {})}.get(OPT_OUT)
+            if str(opt_out).lower() == "false":
+                # Istio skips these pods whatever the namespace says: a restart makes more of them.
+                v.fail(f'deployment/{name}.spec.template.metadata."{OPT_OUT}"', "<not \"false\">", opt_out, deployment)
+                v.hint(f"deployment/{name} opts its pods out of the mesh ({OPT_OUT}: \"false\" on its template), so a "
+                       "restart cannot help: remove it, kubectl replace -f "
+                       f"labs/02-orchestrate/manifests/app-{name}.yaml (or make solve-5).")
+                continue
             pods = [pod for pod in cluster.pods_of(deployment) if not pod["metadata"].get("deletionTimestamp")]
             if not pods:
                 v.fail(f"deployment/{name} pods", "<at least one>", 0, deployment)
@@ -56,5 +66,7 @@ def check_sidecars(cluster, namespace, apps):
                 if how is None:
                     v.fail(f"{ref} containers", "<an istio-proxy container or native sidecar>",
                            ", ".join(c["name"] for c in pod["spec"].get("containers") or []), pod)
+                    v.hint(f"{ref} of deployment/{name} started without a sidecar: kubectl -n {namespace} rollout "
+                           f"restart deployment/{name} (the namespace must be labelled istio-injection=enabled first).")
                 elif not ready:
                     v.fail(f"{ref} istio-proxy ({how}) ready", True, False, pod)

@@ -1,6 +1,6 @@
 """Step "traffic shifting": account's subsets, weights, the testers' route, and the split users get."""
 
-from level5_mesh import (ISTIO_NAMESPACE, header_match, is_default_route, routes_for, short_host, weights)
+from level5_mesh import IngressGateway, header_match, is_default_route, routes_for, short_host, weights
 
 from workshop.grading import check, verify
 from workshop.grading.kube import selector_matches
@@ -134,9 +134,7 @@ def check_shifted(cluster, namespace):
 def check_split_observed(cluster, namespace):
     from level5_traffic import observed_split, split_mismatches
 
-    from workshop.grading.httpprobe import ServiceProxy
-
-    ingress = ServiceProxy(cluster, ISTIO_NAMESPACE, "istio-ingressgateway", "http2")
+    ingress = IngressGateway(cluster)
     with verify() as v:
         vs, routes = account_routes(cluster, namespace, v)
         defaults = [route for route in routes if is_default_route(route)]

@@ -1,6 +1,7 @@
 """Step "circuit breaking": account's DestinationRule limits its connection pool and ejects outliers."""
 
 from check_03_routing import account_rule
+from level5_mesh import seconds
 
 from workshop.grading import PRESENT, check, verify
 
@@ -23,6 +24,30 @@ def check_circuit_breaker(cluster, namespace):
             },
             "subsets": [{"name": "v1"}, {"name": "v2"}],
         }}, ref="destinationrule for host account")
+        if rule is None:
+            return
+        # 0 means "off" or "unlimited" upstream: a pool of 0 pending requests is unlimited,
+        # consecutive5xxErrors: 0 disables ejection.
+        policy = rule["spec"].get("trafficPolicy") or {}
+        ref = f"destinationrule/{rule['metadata']['name']}.spec.trafficPolicy"
+        limits = {"connectionPool.http.http1MaxPendingRequests": ((policy.get("connectionPool") or {}).get("http") or {})
+                  .get("http1MaxPendingRequests"),
+                  "connectionPool.http.maxRequestsPerConnection": ((policy.get("connectionPool") or {}).get("http") or {})
+                  .get("maxRequestsPerConnection"),
+                  "connectionPool.tcp.maxConnections": ((policy.get("connectionPool") or {}).get("tcp") or {})
+                  .get("maxConnections", 1),
+                  "outlierDetection.consecutive5xxErrors": (policy.get("outlierDetection") or {}).get("consecutive5xxErrors"),
+                  "outlierDetection.maxEjectionPercent": (policy.get("outlierDetection") or {}).get("maxEjectionPercent", 10)}
+        for field, value in limits.items():
+            if value is not None and (not isinstance(value, int) or value < 1):
+                v.fail(f"{ref}.{field}", "<1 or more (0 turns it off)>", value, rule)
+        ejection = seconds((policy.get("outlierDetection") or {}).get("baseEjectionTime"))
+        if ejection is not None and ejection <= 0:
+            v.fail(f"{ref}.outlierDetection.baseEjectionTime", "<longer than 0s>",
+                   policy["outlierDetection"]["baseEjectionTime"], rule)
+        if any(m.path.startswith(ref) for m in v.mismatches):
+            v.hint(f"destinationrule/{rule['metadata']['name']} turns a limit off with 0: kubectl replace -f "
+                   "labs/05-istio/manifests/destination-rule-account-circuit-breaker.yaml")
 
 
 @check(id="l5-circuit-opened", title="the burst overflowed account's pool: order's sidecar refused calls (flag UO)",

@@ -13,17 +13,21 @@ def namespace_mode(cluster, namespace: str) -> tuple[str | None, dict | None]:
     A PeerAuthentication without selector applies to its namespace; in istio-system (the
     root namespace) to the whole mesh; the namespace's own wins over the mesh's."""
     for scope in (namespace, ISTIO_NAMESPACE):
-        for policy in cluster.list("PeerAuthentication", scope):
-            spec = policy.get("spec") or {}
-            if not spec.get("selector"):
-                return (spec.get("mtls") or {}).get("mode", "PERMISSIVE"), policy
+        # Istio takes the oldest when there are several: so does the check.
+        wide = sorted((policy for policy in cluster.list("PeerAuthentication", scope)
+                       if not (policy.get("spec") or {}).get("selector")),
+                      key=lambda policy: (policy["metadata"].get("creationTimestamp", ""), policy["metadata"]["name"]))
+        if wide:
+            return ((wide[0].get("spec") or {}).get("mtls") or {}).get("mode", "PERMISSIVE"), wide[0]
     return None, None
 
 
+STRICT_HINT = ("A PeerAuthentication applies to the namespace it is created in: put it in workshop (or istio-system for "
+               "the whole mesh), mode STRICT: kubectl apply -f labs/05-istio/manifests/peer-authentication-strict.yaml")
+
+
 @check(id="l5-mtls-strict", title="mutual TLS is STRICT for namespace workshop, with no workload exempted",
-       step="mutual TLS", points=2, timeout=0,
-       hint="A PeerAuthentication applies to the namespace it is created in: put it in workshop (or istio-system for "
-       "the whole mesh), mode STRICT: kubectl apply -f labs/05-istio/manifests/peer-authentication-strict.yaml",
+       step="mutual TLS", points=2, timeout=0, hint=STRICT_HINT,
        docs=DOCS)
 def check_mtls_strict(cluster, namespace):
     mode, policy = namespace_mode(cluster, namespace)
@@ -31,16 +35,30 @@ def check_mtls_strict(cluster, namespace):
         if mode != "STRICT":
             v.fail(f"peerauthentication for namespace {namespace} (or {ISTIO_NAMESPACE}).spec.mtls.mode", "STRICT",
                    mode or "<no PeerAuthentication: PERMISSIVE by default>", policy)
+        others = [item for item in cluster.list("PeerAuthentication", namespace)
+                  if not (item.get("spec") or {}).get("selector") and item is not policy]
+        for item in others:
+            v.fail(f"peerauthentication/{item['metadata']['name']}", "<one namespace-wide PeerAuthentication>",
+                   "<a second one>", item)
+            v.hint(f"Istio reads only the oldest namespace-wide PeerAuthentication: kubectl -n {namespace} delete "
+                   f"peerauthentication {item['metadata']['name']}")
         for item in cluster.list("PeerAuthentication", namespace):
             spec = item.get("spec") or {}
             if spec.get("selector") and (spec.get("mtls") or {}).get("mode") in ("PERMISSIVE", "DISABLE"):
                 v.fail(f"peerauthentication/{item['metadata']['name']}.spec.mtls.mode", "<STRICT or not set>",
                        spec["mtls"]["mode"], item)
+                v.hint(f"peerauthentication/{item['metadata']['name']} exempts its pods from STRICT: kubectl -n "
+                       f"{namespace} delete peerauthentication {item['metadata']['name']}")
         for rule in cluster.list("DestinationRule", namespace):
             tls = ((rule.get("spec") or {}).get("trafficPolicy") or {}).get("tls") or {}
             if tls.get("mode") == "DISABLE":
                 v.fail(f"destinationrule/{rule['metadata']['name']}.spec.trafficPolicy.tls.mode", "<not DISABLE>",
                        "DISABLE", rule)
+                v.hint(f"destinationrule/{rule['metadata']['name']} makes clients send plaintext (tls.mode DISABLE), "
+                       "which STRICT servers refuse: remove trafficPolicy.tls (Istio then uses ISTIO_MUTUAL), "
+                       f"kubectl replace -f the lab's destination-rule file for {rule['spec'].get('host')}.")
+        if v.hints and mode != "STRICT":
+            v.hints.insert(0, STRICT_HINT)  # the namespace's mode is wrong too: its fix comes first
 
 
 @check(id="l5-plaintext-refused", title="a plaintext request from outside the mesh to account is refused",

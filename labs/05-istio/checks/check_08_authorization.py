@@ -1,9 +1,9 @@
 """Step "authorization": deny by default, then allow exactly the real call chain, by identity."""
 
-from level5_mesh import allowed_principals, allows_everything_else, denies_by_default, principal
+from level5_mesh import (ISTIO_NAMESPACE, allowed_principals, allows_everything_else, applies_to, denies_by_default,
+                         principal)
 
 from workshop.grading import check, verify
-from workshop.grading.kube import selector_matches
 
 DOCS = "https://istio.io/latest/docs/tasks/security/authorization/authz-http/"
 INGRESS_PRINCIPAL = "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
@@ -38,9 +38,20 @@ def service_account_of(cluster, namespace: str, app: str) -> str | None:
        "selector (app: <service>) must match the callee's pods. See authorization-policy-allow-*.yaml.",
        docs=DOCS)
 def check_allow_chain(cluster, namespace):
-    policies = [p for p in cluster.list("AuthorizationPolicy", namespace)
+    # The effective policy, as Istio computes it: every ALLOW policy that applies to the pod, the
+    # namespace-wide ones (no selector) and those of the root namespace included.
+    everything = cluster.list("AuthorizationPolicy", namespace) + cluster.list("AuthorizationPolicy", ISTIO_NAMESPACE)
+    policies = [p for p in everything
                 if (p.get("spec") or {}).get("action", "ALLOW") == "ALLOW" and not denies_by_default(p)]
     with verify() as v:
+        for policy in everything:
+            action = (policy.get("spec") or {}).get("action", "ALLOW")
+            if action != "ALLOW":
+                ref = f"authorizationpolicy/{policy['metadata']['name']} (namespace {policy['metadata']['namespace']})"
+                v.fail(f"{ref}.spec.action", "<ALLOW: the chain is built from allow rules only>", action, policy)
+                v.hint(f"{ref} has action {action}, which the lab does not use: kubectl -n "
+                       f"{policy['metadata']['namespace']} delete authorizationpolicy {policy['metadata']['name']} "
+                       "(or make solve-5).")
         for callee, callers in CALLERS.items():
             wanted = set()
             for caller in callers:
@@ -50,7 +61,7 @@ def check_allow_chain(cluster, namespace):
                 account = service_account_of(cluster, namespace, caller)
                 wanted.add(principal(account or caller, namespace))
             labels = {"app": callee}
-            selecting = [p for p in policies if selector_matches((p["spec"].get("selector") or {}).get("matchLabels"), labels)]
+            selecting = [p for p in policies if applies_to(p, labels)]
             if not selecting:
                 v.fail(f"authorizationpolicy selecting app: {callee}", "<one, action ALLOW>", "none")
                 continue
@@ -58,5 +69,10 @@ def check_allow_chain(cluster, namespace):
             for policy in selecting:
                 for problem in allows_everything_else(policy):
                     v.fail(f"authorizationpolicy/{policy['metadata']['name']}.spec", "<principals only>", problem, policy)
+                    wide = "" if (policy.get("spec") or {}).get("selector") else " (no selector: it applies to every pod)"
+                    v.hint(f"authorizationpolicy/{policy['metadata']['name']}{wide} {problem}: allow by principals "
+                           "only, one policy per service as in labs/05-istio/manifests/authorization-policy-allow-*.yaml;"
+                           f" kubectl -n {policy['metadata']['namespace']} delete authorizationpolicy "
+                           f"{policy['metadata']['name']} if the lab has no such policy.")
             if allowed != wanted:
                 v.fail(f"authorizationpolicy for {callee}: principals", sorted(wanted), sorted(allowed), selecting[0])

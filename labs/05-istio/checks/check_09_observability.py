@@ -33,6 +33,17 @@ def check_tracing(cluster):
             v.fail(f"telemetry in namespace {ISTIO_NAMESPACE}", "<one without selector>", "none")
         for item in mesh_wide:
             v.match(item, {"spec": {"tracing": [{"providers": [{"name": "jaeger"}]}]}})
+            for index, tracing in enumerate((item.get("spec") or {}).get("tracing") or []):
+                ref = f"telemetry/{item['metadata']['name']}.spec.tracing[{index}]"
+                sampling = tracing.get("randomSamplingPercentage")
+                if sampling is not None and not 0 < float(sampling) <= 100:
+                    v.fail(f"{ref}.randomSamplingPercentage", "<more than 0 (0 records no trace)>", sampling, item)
+                    v.hint(f"{ref}.randomSamplingPercentage is {sampling}: no request is traced. kubectl replace -f "
+                           "labs/05-istio/manifests/telemetry-mesh-tracing.yaml")
+                if tracing.get("disableSpanReporting"):
+                    v.fail(f"{ref}.disableSpanReporting", "<not set>", True, item)
+                    v.hint(f"{ref}.disableSpanReporting sends no span: kubectl replace -f "
+                           "labs/05-istio/manifests/telemetry-mesh-tracing.yaml")
 
 
 @check(id="l5-trace-four-hops", title="Jaeger holds a trace that crosses gateway, customer, order and account",

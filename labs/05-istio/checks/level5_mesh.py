@@ -82,9 +82,33 @@ def routes_for(virtual_services: list[dict], host: str, namespace: str) -> list[
     return found
 
 
+# Match fields that never narrow a condition (a name for logs, case folding).
+_NEUTRAL_MATCH_FIELDS = {"name", "ignoreUriCase"}
+# String matches that every value satisfies: a prefix of "" (or "/" for a path), a regex of ".*".
+_MATCH_ALL = ({"prefix": ""}, {"regex": ".*"})
+
+
+def _matches_every_request(condition: dict) -> bool:
+    for key, value in condition.items():
+        if key in _NEUTRAL_MATCH_FIELDS:
+            continue
+        if key == "uri" and value in (*_MATCH_ALL, {"prefix": "/"}):
+            continue
+        if key in ("scheme", "method", "authority") and value in _MATCH_ALL:
+            continue
+        return False
+    return True
+
+
 def is_default_route(route: dict) -> bool:
-    """A route without ``match`` (or with an empty one) takes every request the others left."""
-    return not any(route.get("match") or [])
+    """A route that takes every request the routes before it left: no ``match``, an empty one,
+    or a condition that every request meets (``uri: {prefix: /}``, a regex ``.*``).
+
+    >>> is_default_route({"match": [{"uri": {"prefix": "/"}}]}), is_default_route({"match": [{"uri": {"exact": "/"}}]})
+    (True, False)
+    """
+    conditions = route.get("match") or []
+    return not conditions or any(_matches_every_request(condition or {}) for condition in conditions)
 
 
 def header_match(route: dict, header: str) -> dict | None:
@@ -139,9 +163,43 @@ def allows_everything_else(policy: dict) -> list[str]:
     return problems
 
 
+def applies_to(policy: dict, labels: dict) -> bool:
+    """Does an AuthorizationPolicy of the pods' namespace (or the root namespace) apply to pods with
+    these labels? One with no selector and no targetRef applies to every workload there."""
+    spec = policy.get("spec") or {}
+    if spec.get("targetRef") or spec.get("targetRefs"):
+        return False  # a Gateway or Service target: not a sidecar's policy
+    match_labels = (spec.get("selector") or {}).get("matchLabels")
+    if not match_labels:
+        return True
+    return all(labels.get(key) == value for key, value in match_labels.items())
+
+
 def denies_by_default(policy: dict) -> bool:
     """An ALLOW policy for the whole namespace with no rules: it matches nothing, so
     anything no other policy allows is refused (``spec: {}``)."""
     spec = policy.get("spec") or {}
     return (spec.get("action", "ALLOW") == "ALLOW" and not spec.get("rules") and not spec.get("selector")
             and not spec.get("targetRef") and not spec.get("targetRefs") and not spec.get("provider"))
+
+
+KIND_INGRESS = "http://127.0.0.1:9080"  # kind's extraPortMappings (labs/00-setup/kind-cluster.yaml)
+KIND_INGRESS_TIMEOUT = 2.0  # seconds: a port nobody maps fails fast, it never hangs a check
+
+
+class IngressGateway:
+    """GET through the ingress gateway: the API server's service proxy first, then on kind the port
+    learners open (127.0.0.1:9080). A failure names what each way saw."""
+
+    def __init__(self, cluster):
+        from workshop.grading.httpprobe import Direct, ServiceProxy
+
+        self.transports = [ServiceProxy(cluster, ISTIO_NAMESPACE, "istio-ingressgateway", "http2")]
+        if (getattr(cluster, "context", "") or "").startswith("kind-"):
+            self.transports.append(Direct(KIND_INGRESS, timeout=KIND_INGRESS_TIMEOUT))
+
+    def get(self, path: str):
+        from workshop.grading.httpprobe import probe
+
+        return probe(path, self.transports)
+
