@@ -37,6 +37,8 @@ main() {
     log "Level $number ($title) has no '$action' step yet: its page, labs/$(basename "$folder")/README.md, says what is coming."
     exit 2
   fi
+  # shellcheck source=lib/converge.sh
+  source "$SCRIPT_DIR/lib/converge.sh"
   # shellcheck source=/dev/null
   source "$folder/lab.sh"
   # A lab that only uses containers (level 1) sets LAB_NEEDS_CLUSTER=0.

@@ -37,35 +37,6 @@ account_has_v2_history() {
     -o jsonpath='{range .items[*]}{.spec.template.metadata.labels.version}{"\n"}{end}' | grep -qx v2
 }
 
-# Make the level's objects exactly what the files say, whatever was changed by hand: create
-# what is missing, then replace (a full update: a container, a port or a selector key added by
-# patch or edit goes, where `kubectl apply` would keep it). --save-config keeps later applies
-# working. Arguments are kubectl's: -f FILE, -f DIR/, -k DIR. Idempotent.
-converge() {
-  kubectl create --save-config "$@" 2>&1 >/dev/null | grep -v AlreadyExists >&2 || true
-  local attempt
-  for attempt in 1 2 3; do  # a controller may write the object between kubectl's read and write
-    kubectl replace --save-config "$@" >&2 && return 0
-    log "kubectl replace failed (attempt $attempt of 3), trying again."
-    sleep 1
-  done
-  return 1
-}
-
-# Delete objects of KINDS in the namespace that none of the files declares (a second budget, an
-# extra policy the learner added beside the solution's).
-prune_extras() {  # prune_extras KINDS -f FILE|-k DIR ...
-  local kinds="$1" wanted="" extra
-  shift
-  while (( $# >= 2 )); do  # one source at a time: kubectl takes -f or -k, not both
-    wanted+="$(kubectl create --dry-run=client -o name "$1" "$2")"$'\n'
-    shift 2
-  done
-  for extra in $(kubectl -n "$NAMESPACE" get "$kinds" -o name); do
-    grep -qxF "$extra" <<<"$wanted" || kubectl -n "$NAMESPACE" delete "$extra" >&2
-  done
-}
-
 # The solution: every manifest as it should be, then the rolling update to v2 and the
 # rollback to v1 that the steps ask for (skipped when they already happened).
 solve() {

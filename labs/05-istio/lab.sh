@@ -175,16 +175,56 @@ deploy() {
   log "Next: make check-5 shows what is still to do."
 }
 
+# The kinds of Istio configuration a learner writes: whatever of them the solution does not
+# declare is removed by make solve-5.
+ISTIO_CONFIG_KINDS="virtualservices.networking.istio.io,destinationrules.networking.istio.io,gateways.networking.istio.io"
+ISTIO_SECURITY_KINDS="peerauthentications.security.istio.io,authorizationpolicies.security.istio.io"
+ISTIO_TELEMETRY_KINDS="telemetries.telemetry.istio.io"
+
+# The app exactly as level 2's manifests and this level's say, whatever was edited by hand (an
+# opt-out of injection, a version in a selector, an extra container): converged, extras pruned.
+converge_app() {
+  local app args=() workloads=("$LAB_DIR/manifests/app-account-v2.yaml" "$LAB_DIR/manifests/app-loadgen.yaml")
+  for app in "${APPS[@]}"; do
+    workloads=("$LEVEL2_MANIFESTS/app-$app.yaml" "${workloads[@]}")
+  done
+  converge -f "$LEVEL2_MANIFESTS/namespace-workshop.yaml"
+  kubectl label namespace "$NAMESPACE" istio-injection=enabled istio.io/rev- --overwrite >&2
+  converge -f "$LEVEL2_MANIFESTS/config-map-settings.yaml" -f "$LEVEL2_MANIFESTS/secret-gateway.yaml"
+  if on_sim; then
+    local injected
+    injected="$(mktemp)"
+    sim_helper inject "${workloads[@]}" >"$injected"
+    converge -f "$injected"
+    rm -f "$injected"
+  else
+    for app in "${workloads[@]}"; do
+      args+=(-f "$app")
+    done
+    converge "${args[@]}"
+  fi
+  args=()
+  for app in "${workloads[@]}"; do
+    args+=(-f "$app")
+  done
+  prune_extras deployments,services "${args[@]}"
+  on_sim || restart_pods_without_sidecar
+  wait_for_app
+}
+
 solve() {
   : "${LAB_DIR:?LAB_DIR is not set: run this through make solve-5}"
   if ! kubectl -n "$ISTIO_NAMESPACE" get deployment istiod >/dev/null 2>&1; then
     deploy
   fi
-  deploy_app
-  local file
+  converge_app
+  local file args=()
   for file in "${SOLUTION[@]}"; do
-    apply "$LAB_DIR/manifests/$file"
+    args+=(-f "$LAB_DIR/manifests/$file")
   done
+  converge "${args[@]}"
+  prune_extras "$ISTIO_CONFIG_KINDS,$ISTIO_SECURITY_KINDS" "${args[@]}"
+  prune_extras --namespace "$ISTIO_NAMESPACE" "$ISTIO_SECURITY_KINDS,$ISTIO_TELEMETRY_KINDS" "${args[@]}"
   log ""
   log "Level 5 is solved. make check-5 should now pass."
 }
