@@ -96,10 +96,11 @@ def chain(tmp_path: Path, **env):
 
 
 def raw_exchange(port: int, data: bytes, timeout: float = 10.0) -> bytes:
-    """Send bytes as they are (no client library fixes them up) and read until the server closes."""
+    """Send bytes as they are (no client library fixes them up); read one answer: until its
+    Content-Length is in, or until the server closes."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(data)
-        chunks = []
+        answer = b""
         while True:
             try:
                 chunk = s.recv(65536)
@@ -107,5 +108,10 @@ def raw_exchange(port: int, data: bytes, timeout: float = 10.0) -> bytes:
                 break
             if not chunk:
                 break
-            chunks.append(chunk)
-    return b"".join(chunks)
+            answer += chunk
+            head, sep, body = answer.partition(b"\r\n\r\n")
+            length = [line.split(b":", 1)[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:")]
+            if sep and length and len(body) >= int(length[0]):
+                break
+    return answer
