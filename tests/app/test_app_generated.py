@@ -29,7 +29,7 @@ def test_compose_builds_every_service_from_its_dockerfile():
     for service in SERVICES:
         spec = compose["services"][service]
         assert spec["build"] == {"context": "services", "dockerfile": f"{service}/Dockerfile"}
-        assert spec["image"] == f"workshop/{service}:dev" and spec["read_only"] is True
+        assert spec["image"] == f"localhost/workshop/{service}:dev" and spec["read_only"] is True
     assert compose["services"]["gateway"]["ports"] == ["127.0.0.1:8080:8080"]
 
 

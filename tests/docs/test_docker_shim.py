@@ -76,10 +76,10 @@ def builds(calls: list[str]) -> list[list[str]]:
 
 def test_build_gets_this_machines_options_before_the_learners(shim):
     run, calls = shim
-    done = run("docker", "build", "-f", "services/gateway/Dockerfile", "-t", "workshop/gateway:dev", "services")
+    done = run("docker", "build", "-f", "services/gateway/Dockerfile", "-t", "localhost/workshop/gateway:dev", "services")
     assert done.returncode == 0, done.stderr
     [argv] = builds(calls())
-    learner = ["-f", "services/gateway/Dockerfile", "-t", "workshop/gateway:dev", "services"]
+    learner = ["-f", "services/gateway/Dockerfile", "-t", "localhost/workshop/gateway:dev", "services"]
     assert argv[-len(learner):] == learner
     injected = argv[1:-len(learner)]
     assert injected[:3] == ["--format", "docker", "--network=host"]
@@ -107,10 +107,10 @@ def test_image_build_is_a_build_too(shim):
 
 @pytest.mark.parametrize("argv", [
     ["ps", "-a", "--format", "{{.Names}}"],
-    ["run", "--rm", "workshop/gateway:dev", "id"],
-    ["image", "inspect", "workshop/gateway:dev", "--format", '{{ index .Config.Labels "io.workshop.service" }}'],
-    ["history", "workshop/gateway:dev"],
-    ["image", "ls", "workshop/*"],
+    ["run", "--rm", "localhost/workshop/gateway:dev", "id"],
+    ["image", "inspect", "localhost/workshop/gateway:dev", "--format", '{{ index .Config.Labels "io.workshop.service" }}'],
+    ["history", "localhost/workshop/gateway:dev"],
+    ["image", "ls", "localhost/workshop/*"],
 ])
 def test_other_commands_reach_podman_untouched(shim, argv):
     run, calls = shim

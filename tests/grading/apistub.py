@@ -103,7 +103,7 @@ def deployment(name: str, replicas: int = 1, available: int | None = None, names
                      "managedFields": [{"manager": "kubectl"}], "creationTimestamp": "2026-01-01T00:00:00Z"},
         "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
                  "template": {"metadata": {"labels": {"app": name}},
-                              "spec": {"containers": [{"name": name, "image": f"workshop/{name}:dev"}]}}},
+                              "spec": {"containers": [{"name": name, "image": f"localhost/workshop/{name}:dev"}]}}},
         "status": {"observedGeneration": 1, "replicas": replicas, "availableReplicas": available,
                    "conditions": [{"type": "Available", "status": "True" if available >= replicas else "False",
                                    "reason": "MinimumReplicasAvailable", "message": "stub",

@@ -187,7 +187,7 @@ def test_yaml_asserts_match_partial_objects(stub, tmp_path, write_checks):
           - apiVersion: apps/v1
             kind: Deployment
             metadata: {name: account, namespace: workshop}
-            spec: {template: {spec: {containers: [{name: account, image: workshop/account:dev}]}}}
+            spec: {template: {spec: {containers: [{name: account, image: localhost/workshop/account:dev}]}}}
         ---
         id: t-yaml-fail
         title: account runs 3 replicas and no debug pod

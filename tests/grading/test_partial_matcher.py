@@ -9,7 +9,7 @@ from workshop.grading.matcher import MISSING, PRESENT, Mismatch, Ordered, match,
 DEPLOYMENT = {
     "metadata": {"name": "account", "labels": {"app": "account", "app.kubernetes.io/part-of": "workshop"}},
     "spec": {"replicas": 2, "template": {"spec": {"containers": [
-        {"name": "account", "image": "workshop/account:dev", "ports": [{"name": "http", "containerPort": 8080}]},
+        {"name": "account", "image": "localhost/workshop/account:dev", "ports": [{"name": "http", "containerPort": 8080}]},
         {"name": "istio-proxy", "image": "proxyv2"},
     ]}}},
 }
@@ -35,9 +35,9 @@ def test_list_elements_match_in_any_order():
 
 
 def test_a_named_list_element_is_diffed_against_its_namesake():
-    expected = {"spec": {"template": {"spec": {"containers": [{"name": "account", "image": "workshop/account:v2"}]}}}}
+    expected = {"spec": {"template": {"spec": {"containers": [{"name": "account", "image": "localhost/workshop/account:v2"}]}}}}
     assert [str(m) for m in match(expected, DEPLOYMENT)] == [
-        'spec.template.spec.containers[name=account].image: expected "workshop/account:v2", got "workshop/account:dev"']
+        'spec.template.spec.containers[name=account].image: expected "localhost/workshop/account:v2", got "localhost/workshop/account:dev"']
 
 
 def test_a_missing_named_element_is_reported():

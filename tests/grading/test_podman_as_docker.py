@@ -20,5 +20,5 @@ def test_a_docker_that_is_podman_finds_the_localhost_image_containers(tmp_path, 
     (tmp_path / "docker").write_text(FAKE_DOCKER)
     (tmp_path / "docker").chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
-    containers = ContainerEngine("docker", "4.3.1").containers_of("workshop/gateway:dev")
+    containers = ContainerEngine("docker", "4.3.1").containers_of("localhost/workshop/gateway:dev")
     assert containers == json.loads('[{"Id": "c0ffee", "Name": "workshop_gateway_1"}]')

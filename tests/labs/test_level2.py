@@ -98,9 +98,9 @@ def patch(kind_name: str, patch_ops, kind: str = "json") -> list[str]:
 BROKEN = {
     "settings": (patch("configmap/workshop-settings", [{"op": "remove", "path": "/data/OUTBOUND_TIMEOUT_SECONDS"}]),
                  {"l2-settings"}, 'configmap/workshop-settings.data.OUTBOUND_TIMEOUT_SECONDS: expected "2.0", got nothing'),
-    "image": ([*NS, "set", "image", "deployment/customer", "customer=workshop/customer:latest"],
+    "image": ([*NS, "set", "image", "deployment/customer", "customer=localhost/workshop/customer:latest"],
               {"l2-images"}, 'deployment/customer.spec.template.spec.containers[name=customer].image: '
-                             'expected "workshop/customer:dev", got "workshop/customer:latest"'),
+                             'expected "localhost/workshop/customer:dev", got "localhost/workshop/customer:latest"'),
     # A ServiceAccount that does not exist: the new ReplicaSet cannot create its pod, the rollout stalls.
     "stalled": (patch("deployment/customer", {"spec": {"template": {"spec": {"serviceAccountName": "nobody"}}}},
                       kind="merge"),

@@ -78,7 +78,7 @@ def reconcile_service(api_client, failed_revision: str | None = None) -> None:
     latest = service["spec"]["template"]["metadata"]["name"]
     names = [target["revisionName"] for target in service["spec"].get("traffic", []) if target.get("revisionName")]
     for generation, name in enumerate(dict.fromkeys(names + [latest]), start=1):
-        problem = ("False", "ContainerMissing", "Unable to fetch image \"workshop/invoice:dev\"") \
+        problem = ("False", "ContainerMissing", "Unable to fetch image \"localhost/workshop/invoice:dev\"") \
             if name == failed_revision else ("True", "", "")
         create_revision(api_client, service, name, generation, problem)
     traffic = [{"revisionName": target["revisionName"], "percent": target.get("percent", 0), "latestRevision": False,
@@ -86,7 +86,7 @@ def reconcile_service(api_client, failed_revision: str | None = None) -> None:
                for target in service["spec"].get("traffic", [])]
     if failed_revision:
         # configuration_lifecycle.go MarkLatestCreatedFailed, propagated to the Service's Ready.
-        message = f"Revision \"{failed_revision}\" failed with message: Unable to fetch image \"workshop/invoice:dev\"."
+        message = f"Revision \"{failed_revision}\" failed with message: Unable to fetch image \"localhost/workshop/invoice:dev\"."
         conditions = [condition("ConfigurationsReady", "False", "RevisionFailed", message),
                       condition("Ready", "False", "RevisionFailed", message), condition("RoutesReady")]
     else:
@@ -137,10 +137,10 @@ def test_a_failed_revision_shows_knatives_reason_and_message(solved, api_client,
     assert graded.returncode == 1
     ready = graded.check("l6-ready")["mismatches"]
     assert ready == ['ksvc/invoice.status.conditions[Ready]: expected "True", got "Ready=False (RevisionFailed: '
-                     'Revision \\"invoice-v2\\" failed with message: Unable to fetch image \\"workshop/invoice:dev\\".)"']
+                     'Revision \\"invoice-v2\\" failed with message: Unable to fetch image \\"localhost/workshop/invoice:dev\\".)"']
     revisions = graded.check("l6-revisions")["mismatches"]
     assert revisions == ['revision/invoice-v2.status.conditions[Ready]: expected "True", got "Ready=False '
-                         '(ContainerMissing: Unable to fetch image \\"workshop/invoice:dev\\")"']
+                         '(ContainerMissing: Unable to fetch image \\"localhost/workshop/invoice:dev\\")"']
 
 
 def test_with_knatives_status_every_check_passes(solved, api_client, tmp_path):

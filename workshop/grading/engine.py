@@ -6,7 +6,7 @@ is only read: ``image inspect``, ``ps``, ``inspect`` — and, through testinfra,
 run inside the learner's own containers (``id``, the image's health check).
 
     engine = ContainerEngine.detect()          # WORKSHOP_ENGINE=podman to choose
-    engine.inspect_image("workshop/gateway:dev")["Config"]["Labels"]
+    engine.inspect_image("localhost/workshop/gateway:dev")["Config"]["Labels"]
 """
 
 from __future__ import annotations

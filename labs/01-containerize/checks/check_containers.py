@@ -15,12 +15,12 @@ DOCS = "http://127.0.0.1:8000/labs/01-containerize/README.html"
 
 
 def image_ref(service: str) -> str:
-    return f"workshop/{service}:dev"
+    return f"localhost/workshop/{service}:dev"
 
 
 @check(id="l1-images", title="the four images are built, with their labels", step="build", points=2, timeout=0,
        hint="Build them from the services folder: docker build -f services/<service>/Dockerfile "
-       "-t workshop/<service>:dev services (Step 2 builds all four in one loop).", docs=f"{DOCS}#step-2-build-the-four-images")
+       "-t localhost/workshop/<service>:dev services (Step 2 builds all four in one loop).", docs=f"{DOCS}#step-2-build-the-four-images")
 def check_images(engine, services):
     with verify() as v:
         for service in services:

@@ -11,7 +11,7 @@ from workshop.grading.workload import containers_of
 
 @check(id="l2-images", title="every service runs its workshop image, never pulled from a registry", step="apply",
        points=1, timeout=0,
-       hint="Use the images you built in level 1 (workshop/<service>:dev) with imagePullPolicy: IfNotPresent, "
+       hint="Use the images you built in level 1 (localhost/workshop/<service>:dev) with imagePullPolicy: IfNotPresent, "
        "then kubectl apply -f labs/02-orchestrate/manifests/app-<service>.yaml",
        docs="https://kubernetes.io/docs/concepts/containers/images/#image-pull-policy")
 def check_images(cluster, namespace, services):
@@ -19,7 +19,7 @@ def check_images(cluster, namespace, services):
         for name, deployment, spec, prefix in templates(cluster, namespace, services, v):
             for path, container in containers_of(spec, prefix):
                 image = container.get("image")
-                wanted = f"workshop/{name}:dev" if not is_extra(name, path) else "<a workshop/<service>:dev image>"
+                wanted = f"localhost/workshop/{name}:dev" if not is_extra(name, path) else "<a localhost/workshop/<service>:dev image>"
                 if image != wanted and not (is_extra(name, path) and str(image).startswith("workshop/")
                                             and str(image).endswith(":dev")):
                     v.fail(f"{path}.image", wanted, image, deployment)
@@ -27,5 +27,5 @@ def check_images(cluster, namespace, services):
                 if policy not in ("IfNotPresent", "Never"):
                     v.fail(f"{path}.imagePullPolicy", "IfNotPresent", policy, deployment)
             if any(m.path.startswith(prefix) for m in v.mismatches):
-                v.hint(f"deployment/{name} must run workshop/{name}:dev with imagePullPolicy IfNotPresent in every "
+                v.hint(f"deployment/{name} must run localhost/workshop/{name}:dev with imagePullPolicy IfNotPresent in every "
                        f"container and nothing else: {REPLACE.format(name=name)}")

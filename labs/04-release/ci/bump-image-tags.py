@@ -7,7 +7,7 @@
 
 Rewrites only the `images:` block of kustomization.yaml (comments and the rest stay as
 they are), so the commit CI makes is a readable one-block diff. Each entry keeps its name
-(`workshop/gateway`, as the base writes it) and gets newName REGISTRY/<service> and newTag.
+(`localhost/workshop/gateway`, as the base writes it) and gets newName REGISTRY/<service> and newTag.
 Standard library only: it runs on any CI image with Python.
 """
 

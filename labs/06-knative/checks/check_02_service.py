@@ -10,7 +10,7 @@ DOCS = "https://knative.dev/docs/serving/"
 
 @check(id="l6-ready", title="the Knative Service invoice is Ready", step="deploy", points=2, timeout=2,
        hint="Ask Knative why not: kubectl -n serverless get ksvc,revisions invoice, then kubectl -n serverless "
-       "describe revision <name> (an image that is not loaded: kind load docker-image workshop/invoice:dev).",
+       "describe revision <name> (an image that is not loaded: kind load docker-image localhost/workshop/invoice:dev).",
        docs=DOCS + "services/creating-services/")
 def check_ready(cluster):
     service = cluster.get("Service", SERVICE, NAMESPACE, SERVING)

@@ -11,7 +11,7 @@ DOCS = "https://istio.io/latest/docs/tasks/traffic-management/locality-load-bala
        points=2, timeout=3,
        hint="Deploy it in each cluster: kubectl --context kind-<cluster> apply -f labs/07-multicluster/manifests/"
        "namespace-workshop.yaml -f labs/07-multicluster/manifests/app-account-<cluster>.yaml (and kind load "
-       "docker-image workshop/account:dev --name <cluster> first).",
+       "docker-image localhost/workshop/account:dev --name <cluster> first).",
        docs="https://istio.io/latest/docs/ops/configuration/traffic-management/multicluster/")
 def check_account_both(clusters):
     with verify() as v:
