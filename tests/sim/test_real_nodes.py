@@ -60,18 +60,21 @@ def wait_for(what, condition, timeout: float = WAIT, interval: float = 0.2):
 # ------------------------------------------------------------ host as found
 
 
-def host_snapshot(root: Path) -> dict:
-    """What a real-node sim may change on the host. Other tools of a shared machine (podman's
-    netns, veths and overlay mounts) are left out by name; everything of ours is named wsim*."""
+def host_snapshot(root: Path, slot: int, sandboxes: list[str]) -> dict:
+    """What the real-node sim in ``root`` (host slot ``slot``) may change on the host.
+
+    Ours is named after the slot (namespaces wsim<slot>-w<n>, veths wsim<slot>w<n>, cgroups,
+    CNI cache entries) or lives under ``root``; its shims' sockets are named from its pod
+    sandboxes. Other tools of a shared machine (podman, other sims) come and go meanwhile, so
+    only ours is compared; the host-wide settings and folders only when no other sim runs.
+    """
     from workshop.sim.nodenet import KUBELET_SYSCTLS, RUN_DIR, read_sysctl
-    from workshop.sim.nodes import cgroup_hierarchies
+    from workshop.sim.nodes import SHIM_SOCKETS, cgroup_hierarchies
 
-    def foreign_mount(point: str) -> bool:
-        return point.startswith(("/var/lib/containers/", "/run/containers/", "/run/user/")) \
-            or point.startswith("/run/netns/cni-")
-
+    prefixes = (f"wsim{slot}-", f"wsim{slot}w")
+    run_netns = Path("/run/netns")
+    namespaces = sorted(path.name for path in run_netns.iterdir()) if run_netns.is_dir() else []
     mounts = sorted(line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines())
-    netns = sorted(path.name for path in Path("/run/netns").iterdir()) if Path("/run/netns").is_dir() else None
     marker = f"{root}/".encode()
     processes = []
     for entry in Path("/proc").iterdir():
@@ -81,17 +84,49 @@ def host_snapshot(root: Path) -> dict:
                     processes.append(int(entry.name))
             except OSError:
                 pass
-    return {
-        "netns": netns and [name for name in netns if not name.startswith("cni-")],
-        "links": sorted(name for name in os.listdir("/sys/class/net") if not name.startswith(("veth", "cni-podman", "podman"))),
-        "mounts": [point for point in mounts if not foreign_mount(point)],
-        "sysctls": {name: read_sysctl(name) for name in (*KUBELET_SYSCTLS, "net.ipv4.ip_forward",
-                                                          "net.ipv4.conf.all.forwarding")},
-        "cgroups": sorted(str(path) for hierarchy in cgroup_hierarchies() for path in hierarchy.glob("wsim*")),
+    others_run = bool(json_or_empty(RUN_DIR / "sysctls.json").get("holders"))
+    snapshot = {
+        "netns": [name for name in namespaces if name.startswith(prefixes)],
+        "links": sorted(name for name in os.listdir("/sys/class/net") if name.startswith(prefixes)),
+        "mounts": [point for point in mounts
+                   if point.startswith(f"{root}/") or point.startswith(tuple(f"/run/netns/{p}" for p in prefixes))],
+        "cgroups": sorted(str(path) for hierarchy in cgroup_hierarchies() for prefix in prefixes
+                          for path in hierarchy.glob(f"{prefix}*")),
         "processes": processes,
-        "cni cache": sorted(str(path) for path in Path("/var/lib/cni").rglob("wsim*")) if Path("/var/lib/cni").exists() else [],
-        "run dir": sorted(str(path) for path in RUN_DIR.rglob("*") if path.name != ".lock") if RUN_DIR.exists() else [],
+        "cni cache": sorted(str(path) for path in Path("/var/lib/cni/results").glob("*")
+                            if path.name.startswith(prefixes) or any(sandbox in path.name for sandbox in sandboxes))
+        if Path("/var/lib/cni/results").is_dir() else [],
+        "shim sockets": sorted(path.name for path in SHIM_SOCKETS.glob("*") if path.name in shim_sockets(root, sandboxes))
+        if SHIM_SOCKETS.is_dir() else [],
+        "slot file": (RUN_DIR / "slots" / str(slot)).exists(),
     }
+    if not others_run:  # host-wide: judged only when no other real-node sim holds them
+        snapshot["sysctls"] = {name: read_sysctl(name) for name in (*KUBELET_SYSCTLS, "net.ipv4.ip_forward",
+                                                                     "net.ipv4.conf.all.forwarding")}
+        snapshot["/run/containerd"] = Path("/run/containerd").exists()
+    return snapshot
+
+
+def json_or_empty(path: Path) -> dict:
+    import json
+
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def shim_sockets(root: Path, sandboxes: list[str]) -> set[str]:
+    import hashlib
+
+    from workshop.sim.nodes import NODE_NAMES
+
+    return {hashlib.sha256(f"{root}/nodes/{node}/containerd.sock/k8s.io/{sandbox}".encode()).hexdigest()
+            for node in NODE_NAMES for sandbox in sandboxes}
+
+
+def sandboxes_of(sim) -> list[str]:
+    return [sandbox for node in sim.real_nodes() for sandbox in node._sandbox_ids()]
 
 
 def test_up_then_down_leaves_the_host_as_found():
@@ -101,43 +136,27 @@ def test_up_then_down_leaves_the_host_as_found():
     _real_nodes_possible()
     sim = Sim(CLEANUP_SIM)
     sim.down(out=io.StringIO())
-    before = host_snapshot(sim.root)
+    before_raw = {slot: host_snapshot(sim.root, slot, []) for slot in range(1, 31)}
     try:
         sim.up(out=io.StringIO(), nodes="real")
-        during = host_snapshot(sim.root)
-        # The snapshot sees a running sim: without this, an empty snapshot would pass anything.
-        assert during["processes"] and during["cgroups"] and during["netns"] != before["netns"], during
+        slot = sim.slot()
         kubeconfig = sim.kubeconfig
         # Pods with volumes (their ServiceAccount token is a tmpfs mount under the kubelet's root).
         assert kubectl(kubeconfig, "create", "deployment", "cleanup", f"--image={sim_pause_image()}",
                        "--replicas=2").returncode == 0
         assert kubectl(kubeconfig, "rollout", "status", "deployment/cleanup", f"--timeout={WAIT}s").returncode == 0
-        assert any("/kubelet/root/pods/" in point for point in host_snapshot(sim.root)["mounts"])
+        sandboxes = sandboxes_of(sim)
+        during = host_snapshot(sim.root, slot, sandboxes)
+        # The snapshot sees a running sim: without this, an empty snapshot would pass anything.
+        assert during["processes"] and during["cgroups"] and during["netns"] and during["shim sockets"], during
+        assert any("/kubelet/root/pods/" in point for point in during["mounts"]), during["mounts"]
     finally:
         sim.down(out=io.StringIO())
-    after = host_snapshot(sim.root)
-    mismatches = [f"{key}: before {before[key]}, after {after[key]}" for key in before if before[key] != after[key]]
+    before = before_raw[slot]
+    after = host_snapshot(sim.root, slot, sandboxes)
+    # A host-wide key is absent while another sim runs: compare what both snapshots judged.
+    mismatches = [f"{key}: before {before[key]}, after {after[key]}" for key in before if key in after and before[key] != after[key]]
     assert not mismatches, "sim-down left the host changed:\n" + "\n".join(mismatches)
-
-
-def test_a_sim_starting_keeps_its_slot_from_a_second_one(tmp_path):
-    """Two sims starting at once: the first holds its lock and has no state yet; the second must not take its slot."""
-    import fcntl
-
-    from workshop.pytest_cluster import _real_nodes_possible
-    from workshop.sim import nodenet
-
-    _real_nodes_possible()
-    first, second = tmp_path / "first", tmp_path / "second"
-    first.mkdir()
-    with open(first / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # what Sim.up holds for the whole start
-        try:
-            slots = nodenet.claim_slot(first), nodenet.claim_slot(second)
-        finally:
-            nodenet.release_slot(first)
-            nodenet.release_slot(second)
-    assert slots[0] != slots[1], slots
 
 
 def sim_pause_image() -> str:

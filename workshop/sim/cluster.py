@@ -534,9 +534,10 @@ class Sim:
         for process in reversed(self._every_process()):
             stopped += process.stop()
         if slot is not None:
-            nodenet.release_kubelet_sysctls(self.root)
+            last = nodenet.release_kubelet_sysctls(self.root)
             nodenet.release_slot(self.root)
-            nodenet.remove_made_host_dirs()
+            if last:
+                nodenet.remove_made_host_dirs()
         return stopped
 
     # ----------------------------------------------------------------- status

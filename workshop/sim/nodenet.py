@@ -169,19 +169,20 @@ def hold_kubelet_sysctls(owner: Path) -> None:
         (RUN_DIR / "sysctls.json").write_text(json.dumps(record, indent=1))
 
 
-def release_kubelet_sysctls(owner: Path) -> None:
-    """Restore the recorded values when the last sim holding them stops."""
+def release_kubelet_sysctls(owner: Path) -> bool:
+    """Restore the recorded values when the last sim holding them stops; True if it was the last."""
     with _host_lock():
         record = _sysctl_record()
         holders = [holder for holder in record.get("holders", []) if holder != str(owner)]
         if holders:
             record["holders"] = holders
             (RUN_DIR / "sysctls.json").write_text(json.dumps(record, indent=1))
-            return
+            return False
         for name, value in record.get("values", {}).items():
             write_sysctl(name, value)
         (RUN_DIR / "sysctls.json").unlink(missing_ok=True)
     _remove_empty(RUN_DIR / "slots")
+    return True
 
 
 def _sysctl_record() -> dict:
@@ -262,7 +263,11 @@ def note_host_dirs() -> None:
 
 
 def remove_made_host_dirs() -> None:
-    """Remove the HOST_DIRS we made, once nothing is left in them (deepest first)."""
+    """Once the last real-node sim stopped: remove the HOST_DIRS we made, if empty (deepest first).
+
+    One that is not empty now belongs to another tool as well (podman's CNI also caches in
+    /var/lib/cni): it stays, and so does whatever is in it.
+    """
     with _host_lock():
         record = RUN_DIR / "made-dirs.json"
         if not record.exists():
@@ -277,8 +282,4 @@ def remove_made_host_dirs() -> None:
                 path.rmdir()
             except OSError:
                 pass
-        left = [name for name in made if Path(name).exists()]
-        if left:
-            record.write_text(json.dumps(left))
-        else:
-            record.unlink()
+        record.unlink()

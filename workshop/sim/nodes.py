@@ -266,32 +266,37 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         for cached in (CNI_CACHE / "results").glob(f"{self.cni_network}-*"):
             cached.unlink(missing_ok=True)
 
+    def _cgroup_dirs(self) -> list[Path]:
+        """Every cgroup folder of this node, deepest first. os.walk skips what vanishes meanwhile
+        (a runtime still removing a container's cgroup)."""
+        folders = []
+        for hierarchy in cgroup_hierarchies():
+            for folder, _, _ in os.walk(hierarchy / self.cgroup_root.lstrip("/")):
+                folders.append(Path(folder))
+        return sorted(folders, key=lambda path: len(path.parts), reverse=True)
+
     def _kill_containers(self) -> int:
         """SIGKILL every process in the node's cgroups (the containers and their pause processes)."""
         pids: set[int] = set()
-        for hierarchy in cgroup_hierarchies():
-            root = hierarchy / self.cgroup_root.lstrip("/")
-            for procs in root.rglob("cgroup.procs") if root.is_dir() else ():
-                pids |= {int(pid) for pid in procs.read_text().split()}
+        for folder in self._cgroup_dirs():
+            try:
+                pids |= {int(pid) for pid in (folder / "cgroup.procs").read_text().split()}
+            except OSError:
+                pass
         for pid in pids:
             _kill(pid)
         return 0
 
     def _remove_cgroups(self) -> None:
-        for hierarchy in cgroup_hierarchies():
-            root = hierarchy / self.cgroup_root.lstrip("/")
-            if not root.is_dir():
-                continue
-            folders = sorted((path for path in root.rglob("*") if path.is_dir()), key=lambda p: len(p.parts), reverse=True)
-            for folder in [*folders, root]:
-                for _ in range(50):  # a killed process leaves its cgroup a moment later
-                    try:
-                        folder.rmdir()
-                        break
-                    except FileNotFoundError:
-                        break
-                    except OSError:
-                        time.sleep(0.05)
+        for folder in self._cgroup_dirs():
+            for _ in range(50):  # a killed process leaves its cgroup a moment later
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.05)
 
     def leftovers(self) -> list[str]:
         """What this node left on the host (empty when cleaned): for `sim-status` and the tests."""
