@@ -11,9 +11,12 @@ the archive with `kind load image-archive`. Fake `docker`, `podman` and `kind` l
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-from tests.preload.test_preload_pull import fake_engine, summary, workshop_preload
+sys.path.insert(0, str(Path(__file__).parent))  # the fake engine of test_preload_pull, beside this file
+
+from test_preload_pull import fake_engine, summary, workshop_preload  # noqa: E402
 
 DESKTOP_ARM64 = '{"NCPU": 8, "MemTotal": 8217473024, "Architecture": "aarch64", "ServerVersion": "28.3.2"}'
 DOCKER_27 = '{"NCPU": 4, "MemTotal": 8217473024, "Architecture": "x86_64", "ServerVersion": "27.5.1"}'

@@ -155,3 +155,17 @@ def test_the_level4_pipelines_build_for_both_laptop_architectures(pipeline):
     """Apple Silicon kind nodes are arm64: an amd64-only image has no entry for them."""
     text = (REPO_ROOT / "labs" / "04-release" / "ci" / pipeline).read_text()
     assert re.search(r"platforms?\W+linux/amd64,linux/arm64", text), f"{pipeline} builds one architecture only"
+
+
+def test_no_route_of_level5_puts_a_timeout_or_retries_beside_a_fault():
+    """Istio delays or aborts before the route's timeout starts: a timeout beside a fault never fires."""
+    wrong = []
+    for path in sorted((REPO_ROOT / "labs" / "05-istio" / "manifests").glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            if not document or document.get("kind") != "VirtualService":
+                continue
+            for route in document["spec"].get("http") or []:
+                if "fault" in route and ({"timeout", "retries"} & set(route)):
+                    wrong.append(f"{path.name}: route {route.get('name', '?')} has a fault and "
+                                 f"{', '.join(sorted({'timeout', 'retries'} & set(route)))}")
+    assert not wrong, "\n".join(wrong)
