@@ -159,6 +159,26 @@ def test_up_then_down_leaves_the_host_as_found():
     assert not mismatches, "sim-down left the host changed:\n" + "\n".join(mismatches)
 
 
+def test_a_sim_starting_keeps_its_slot_from_a_second_one(tmp_path):
+    """Two sims starting at once: the first holds its lock and has no state yet; the second must not take its slot."""
+    import fcntl
+
+    from workshop.pytest_cluster import _real_nodes_possible
+    from workshop.sim import nodenet
+
+    _real_nodes_possible()
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    with open(first / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # what Sim.up holds for the whole start
+        try:
+            slots = nodenet.claim_slot(first), nodenet.claim_slot(second)
+        finally:
+            nodenet.release_slot(first)
+            nodenet.release_slot(second)
+    assert slots[0] != slots[1], slots
+
+
 def sim_pause_image() -> str:
     from workshop.versions import all_versions
 
