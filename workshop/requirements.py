@@ -52,6 +52,9 @@ SETTLE_TIMEOUT = 180.0      # seconds for terminating pods to go
 RESOURCES = ("cpu", "memory")
 # Extra environment of reset-N, so that the level leaves the cluster as it found it.
 RESET_ENV = {5: {"ISTIO": "uninstall"}}
+# solve-4 needs the fork Argo CD deploys from; the measurement counts pods and fetches nothing
+# (REPO_URL from the environment wins, for a measurement on a real cluster).
+SOLVE_ENV = {4: {"REPO_URL": os.environ.get("REPO_URL") or "https://example.com/learner/microservices-workshop.git"}}
 GiB = Decimal(1024 ** 3)
 MiB = Decimal(1024 ** 2)
 
@@ -136,7 +139,8 @@ def _env(kubeconfig: Path | None = None) -> dict[str, str]:
 
 
 def lab(action: str, level: int, kubeconfig: Path, log) -> None:
-    env = {**_env(kubeconfig), **(RESET_ENV.get(level, {}) if action == "reset" else {})}
+    extra = {"reset": RESET_ENV, "solve": SOLVE_ENV}.get(action, {}).get(level, {})
+    env = {**_env(kubeconfig), **extra}
     started = time.monotonic()
     done = subprocess.run([str(REPO_ROOT / "scripts" / "lab.sh"), action, str(level)], capture_output=True,
                           text=True, env=env, timeout=LAB_TIMEOUT, cwd=REPO_ROOT)

@@ -189,7 +189,7 @@ def test_a_remote_secret_to_a_loopback_server_fails_on_the_sim_too(solved, tmp_p
     secret = json.loads(kubectl(solved, solved.east, "-n", "istio-system", "get", "secret",
                                 "istio-remote-secret-west", "-o", "json").stdout)
     payload = base64.b64decode(secret["data"]["west"]).decode()
-    assert "https://192.0.2." in payload, payload  # the west node's InternalIP, as the page's $WEST_IP
+    assert "https://10.247.0." in payload, payload  # the west node's InternalIP, as the page's $WEST_IP
     loopback = re.sub(r"server: \S+", "server: https://127.0.0.1:6443", payload)
     patch = json.dumps({"data": {"west": base64.b64encode(loopback.encode()).decode()}})
     kubectl(solved, solved.east, "-n", "istio-system", "patch", "secret", "istio-remote-secret-west",

@@ -39,7 +39,7 @@ from pathlib import Path
 import yaml
 
 from workshop import REPO_ROOT
-from workshop.sim import addons, certs, crds, kubeconfig, kwok, nodenet
+from workshop.sim import addons, certs, crds, hostguard, kubeconfig, kwok, nodenet
 from workshop.sim.nodenet import NodeNet
 from workshop.sim.nodes import CLUSTER_DNS_IP, NODE_NAMES, RealNode
 from workshop.sim.build import all_specs, build_all
@@ -210,6 +210,8 @@ class Sim:
             images = self._node_images(out) if nodes == "real" else {}
             started += time.monotonic() - building  # ready_seconds measures the start, not a first build
             try:
+                if not hostguard.hold(self.root):
+                    print("sim-up: not root: no `unreachable` routes guard the sim's addresses on this host.", file=out)
                 if nodes == "real":
                     self._start_real(binaries, images, out)
                 else:
@@ -533,6 +535,7 @@ class Sim:
             stopped += node.stop()
         for process in reversed(self._every_process()):
             stopped += process.stop()
+        hostguard.release(self.root)
         if slot is not None:
             last = nodenet.release_kubelet_sysctls(self.root)
             nodenet.release_slot(self.root)

@@ -58,9 +58,10 @@ def node_names(count: int) -> list[str]:
 
 def node_address(sim_index: int) -> str:
     """The InternalIP the fake nodes of sim ``sim_index`` report, as kind's nodes report theirs (level 7
-    writes it into meshNetworks and the remote secrets). TEST-NET-1 (192.0.2.0/24): text only, no
-    packet is ever sent there, since KWOK's nodes run nothing."""
-    return f"192.0.2.{10 + sim_index}"
+    writes it into meshNetworks and the remote secrets). Text only, KWOK's nodes run nothing: it
+    lies in 10.247.0.0/24, which no real-node slot uses and hostguard.py makes unreachable, so a
+    packet sent there by mistake fails on this host and never leaves it."""
+    return f"10.247.0.{10 + sim_index}"
 
 
 def nodes_manifest(count: int) -> str:

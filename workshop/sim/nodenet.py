@@ -92,7 +92,7 @@ def in_netns(netns: str, *command: str) -> str:
 
 
 @contextmanager
-def _host_lock():
+def host_lock():
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     with open(RUN_DIR / ".lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -111,7 +111,7 @@ def _slot_owner(slot: int) -> str | None:
 
 def claim_slot(owner: Path) -> int:
     """The slot of the sim whose state folder is ``owner``: its own if it has one, else the first free."""
-    with _host_lock():
+    with host_lock():
         (RUN_DIR / "slots").mkdir(exist_ok=True)
         for slot in SLOTS:
             if _slot_owner(slot) == str(owner):
@@ -142,7 +142,7 @@ def _owns_nodes(root: Path, slot: int) -> bool:
 
 
 def release_slot(owner: Path) -> None:
-    with _host_lock():
+    with host_lock():
         for slot in SLOTS:
             if _slot_owner(slot) == str(owner):
                 (RUN_DIR / "slots" / str(slot)).unlink(missing_ok=True)
@@ -161,7 +161,7 @@ def _remove_empty(folder: Path) -> None:
 
 def hold_kubelet_sysctls(owner: Path) -> None:
     """Record the host's values of what the kubelet changes, once for all the sims that run."""
-    with _host_lock():
+    with host_lock():
         record = _sysctl_record()
         if not record.get("values"):
             record["values"] = {name: read_sysctl(name) for name in KUBELET_SYSCTLS}
@@ -171,7 +171,7 @@ def hold_kubelet_sysctls(owner: Path) -> None:
 
 def release_kubelet_sysctls(owner: Path) -> bool:
     """Restore the recorded values when the last sim holding them stops; True if it was the last."""
-    with _host_lock():
+    with host_lock():
         record = _sysctl_record()
         holders = [holder for holder in record.get("holders", []) if holder != str(owner)]
         if holders:
@@ -255,7 +255,7 @@ HOST_DIRS = (Path("/run/netns"), Path("/run/containerd/s"), Path("/run/container
 
 def note_host_dirs() -> None:
     """Remember which of HOST_DIRS did not exist before the first real-node sim."""
-    with _host_lock():
+    with host_lock():
         record = RUN_DIR / "made-dirs.json"
         made = set(json.loads(record.read_text())) if record.exists() else set()
         made |= {str(path) for path in HOST_DIRS if not path.exists()}
@@ -268,7 +268,7 @@ def remove_made_host_dirs() -> None:
     One that is not empty now belongs to another tool as well (podman's CNI also caches in
     /var/lib/cni): it stays, and so does whatever is in it.
     """
-    with _host_lock():
+    with host_lock():
         record = RUN_DIR / "made-dirs.json"
         if not record.exists():
             return
