@@ -167,13 +167,22 @@ def app(mesh) -> str:
     for deployment in ("echo", "client"):
         rollout = kubectl(mesh, "-n", namespace, "rollout", "status", f"deployment/{deployment}", f"--timeout={WAIT}s",
                           timeout=WAIT + 10)
-        assert rollout.returncode == 0, rollout.stderr + events(mesh, namespace)
+        assert rollout.returncode == 0, rollout.stderr + events(mesh, namespace) + sync_status(mesh)
     yield namespace
     kubectl(mesh, "delete", "namespace", namespace, "--wait=false")
 
 
 def events(kubeconfig: Path, namespace: str) -> str:
     return kubectl(kubeconfig, "-n", namespace, "get", "events", "--sort-by=.lastTimestamp").stdout[-3000:]
+
+
+def sync_status(kubeconfig: Path) -> str:
+    """`istioctl proxy-status -v 1`: a sidecar that NACKs never gets Ready, and this says so."""
+    from workshop.sim.istio import istioctl_binary
+
+    result = subprocess.run([str(istioctl_binary()), f"--kubeconfig={kubeconfig}", "proxy-status", "-v", "1"],
+                            capture_output=True, text=True, timeout=60)
+    return f"\nistioctl proxy-status:\n{result.stdout}{result.stderr}"
 
 
 def pod_of(kubeconfig: Path, namespace: str, app: str) -> dict:
