@@ -139,6 +139,30 @@ def wait_for(what, condition, timeout: float = WAIT, interval: float = 0.5):
         time.sleep(interval)
 
 
+def test_the_overlay_renders_local_images_and_no_istio_only_filters():
+    """Offline (`istioctl manifest generate`): what the overlay must change, and nothing a learner sees."""
+    import yaml
+
+    from workshop.sim import istio, mesh
+
+    rendered = istio.run_istioctl(["manifest", "generate", *mesh.install_flags()[2:]]).stdout
+    objects = [item for item in yaml.safe_load_all(rendered) if item]
+    istiod = next(item for item in objects if item["kind"] == "Deployment" and item["metadata"]["name"] == "istiod")
+    container = istiod["spec"]["template"]["spec"]["containers"][0]
+    assert (container["image"], container["imagePullPolicy"]) == (mesh.image_name("pilot"), "Never")
+    env = {variable["name"]: variable.get("value") for variable in container["env"]}
+    assert env["PILOT_ENABLE_METADATA_EXCHANGE"] == env["PILOT_ENABLE_ALPN_FILTER"] == "false"
+    mesh_config = yaml.safe_load(next(item for item in objects if item["kind"] == "ConfigMap"
+                                      and item["metadata"]["name"] == "istio")["data"]["mesh"])
+    assert "metrics" not in (mesh_config.get("defaultProviders") or {}), "istio.stats would make every sidecar NACK"
+    injector = json.loads(next(item for item in objects if item["kind"] == "ConfigMap"
+                               and item["metadata"]["name"] == "istio-sidecar-injector")["data"]["values"])
+    assert (injector["global"]["hub"], injector["global"]["proxy"]["image"]) == (mesh.HUB, "proxyv2")
+    # The learner's choices survive the overlay: the gateway on kind's NodePort, no egress gateway.
+    names = {item["metadata"]["name"] for item in objects if item["kind"] == "Deployment"}
+    assert names == {"istiod", "istio-ingressgateway"}
+
+
 @pytest.fixture(scope="module")
 def mesh(request) -> Path:
     """A real-node sim with Istio installed by istioctl (real istiod, webhook, gateway); its kubeconfig."""
