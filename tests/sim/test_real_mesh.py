@@ -56,6 +56,7 @@ except urllib.error.HTTPError as error:
     print(error.code); print(error.read().decode())
 """
 
+# Both containers' PID 1 ignores SIGTERM: a short grace period keeps the namespace's deletion short.
 WORKLOADS = """
 apiVersion: v1
 kind: ServiceAccount
@@ -74,6 +75,7 @@ spec:
     metadata: {labels: {app: echo, version: v1}}
     spec:
       serviceAccountName: echo
+      terminationGracePeriodSeconds: 2
       containers:
       - name: echo
         image: %(image)s
@@ -98,6 +100,7 @@ spec:
     metadata: {labels: {app: client}}
     spec:
       serviceAccountName: client
+      terminationGracePeriodSeconds: 2
       containers:
       - name: client
         image: %(image)s
@@ -193,7 +196,8 @@ def app(mesh) -> str:
                           timeout=WAIT + 10)
         assert rollout.returncode == 0, rollout.stderr + events(mesh, namespace) + sync_status(mesh)
     yield namespace
-    kubectl(mesh, "delete", "namespace", namespace, "--wait=false")
+    # Waited for: a sim-down while the kubelet still removes these pods' cgroups races with it.
+    kubectl(mesh, "delete", "namespace", namespace, f"--timeout={WAIT}s", timeout=WAIT + 10)
 
 
 def events(kubeconfig: Path, namespace: str) -> str:
