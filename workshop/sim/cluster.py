@@ -312,7 +312,10 @@ class Sim:
         processes["etcd"].start(commands["etcd"])
         self._wait("etcd answers", lambda: _get(f"http://127.0.0.1:{ports['etcd']}/health", None, 1.0) is not None,
                    [processes["etcd"]])
-        processes["kube-apiserver"].start(commands["kube-apiserver"] + self._kubelet_client_flags())
+        # Webhooks served by pods (istiod's injector): dial the endpoint's pod IP, which the host routes to
+        # (nodenet), not the Service's ClusterIP, which only kube-proxy inside the nodes knows.
+        processes["kube-apiserver"].start(commands["kube-apiserver"] + self._kubelet_client_flags()
+                                          + ["--enable-aggregator-routing=true"])
         control = [processes[name] for name in ("etcd", "kube-apiserver")]
         for node in nodes:
             node.prepare_cgroups()

@@ -135,6 +135,24 @@ def istioctl_spec(versions: dict[str, str] | None = None) -> GoBuild:
     )
 
 
+MESH_PACKAGES = {
+    "pilot-discovery": "istio.io/istio/pilot/cmd/pilot-discovery",
+    "pilot-agent": "istio.io/istio/pilot/cmd/pilot-agent",
+}
+
+
+def mesh_spec(versions: dict[str, str] | None = None) -> GoBuild:
+    """istiod (pilot-discovery) and the sidecar's agent (pilot-agent) of the real-node mesh.
+
+    The very module graph, replaces and flags of istioctl_spec, under its own name so
+    istioctl's cache entry stays as it is (the Go build cache shares the compiled packages).
+    """
+    base = istioctl_spec(versions)
+    return GoBuild(name="istio-mesh", version=base.version, requires=base.requires, replaces=base.replaces,
+                   binaries=dict(MESH_PACKAGES), ldflags=base.ldflags,
+                   inherit_go_directive=base.inherit_go_directive)
+
+
 def build_istioctl(log=None) -> Path:
     """Build istioctl (or find it in the cache), link it as .bin/istioctl, return its path."""
     spec = istioctl_spec()
