@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -93,3 +95,30 @@ def outcome(function, **arguments) -> tuple[bool, str, list[str]]:
         hints = getattr(error, "hints", None) or [function.workshop_check.hint]
         return False, " ".join(hints), [str(item) for item in error.mismatches]
     return True, "", []
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One learner mistake: what it changes, the check that must fail, words its hint must hold."""
+
+    name: str
+    klass: str  # the class of false pass it belongs to (issue 21's numbering)
+    change: Callable[[list[dict]], None]
+    fails: str
+    hint: str
+    ci: bool = False  # in the representative set CI runs (MUTATIONS=all runs every one)
+
+
+def find(objects: list[dict], kind: str, name: str) -> dict:
+    return next(item for item in objects if item["kind"] == kind and item["metadata"]["name"] == name)
+
+
+def set_path(kind: str, name: str, path: str, value) -> Callable[[list[dict]], None]:
+    """A mistake that sets one field ("spec.http.0.timeout") of one object to ``value``."""
+    def change(objects):
+        target = find(objects, kind, name)
+        keys = path.split(".")
+        for key in keys[:-1]:
+            target = target[int(key)] if key.isdigit() else target.setdefault(key, {})
+        target[keys[-1]] = value
+    return change

@@ -16,17 +16,15 @@ import copy
 import importlib.util
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import pytest
-import yaml
+from fakecluster import FakeCluster, Mutation, documents, find, set_path
 from labrun import REPO_ROOT
 from mutation_report import report
 
 from workshop.grading import CheckFailed
-from workshop.grading.kube import selector_matches
 
 CHECKS = Path(os.environ.get("LEVEL5_CHECKS") or REPO_ROOT / "labs" / "05-istio" / "checks")
 MANIFESTS = REPO_ROOT / "labs" / "05-istio" / "manifests"
@@ -39,32 +37,6 @@ SOLUTION = ("gateway-workshop.yaml", "virtual-service-ingress.yaml", "destinatio
             "authorization-policy-allow-account.yaml", "authorization-policy-allow-nothing.yaml",
             "telemetry-mesh-tracing.yaml")
 APPS = ("gateway", "customer", "order", "account", "loadgen")
-
-
-class FakeCluster:
-    """The reads checks make (list, get, pods_of), answered from a list of objects."""
-
-    context = "workshop-sim-1"
-
-    def __init__(self, objects: list[dict]):
-        self.objects = objects
-
-    def list(self, kind, namespace=None, api_version=None, selector=None):
-        return [item for item in self.objects if item["kind"] == kind
-                and (namespace is None or item["metadata"].get("namespace") == namespace)
-                and (not selector or selector_matches(selector, item["metadata"].get("labels")))]
-
-    def get(self, kind, name, namespace=None, api_version=None):
-        return next((item for item in self.list(kind, namespace) if item["metadata"]["name"] == name), None)
-
-    def pods_of(self, workload):
-        wanted = workload["spec"]["selector"]
-        return [pod for pod in self.list("Pod", workload["metadata"].get("namespace"))
-                if selector_matches(wanted, pod["metadata"].get("labels"))]
-
-
-def documents(path: Path) -> list[dict]:
-    return [item for item in yaml.safe_load_all(path.read_text()) if item]
 
 
 def pod_of(deployment: dict) -> dict:
@@ -132,20 +104,6 @@ def run_check(check_id: str, objects: list[dict]) -> tuple[bool, str, list[str]]
     return True, "", []
 
 
-def find(objects: list[dict], kind: str, name: str) -> dict:
-    return next(item for item in objects if item["kind"] == kind and item["metadata"]["name"] == name)
-
-
-@dataclass(frozen=True)
-class Mutation:
-    name: str
-    klass: str
-    change: Callable[[list[dict]], None]
-    fails: str
-    hint: str
-    ci: bool = False
-
-
 def everyone_prefix_abort(objects):
     routes = find(objects, "VirtualService", "account")["spec"]["http"]
     routes.insert(1, {"name": "slash", "match": [{"uri": {"prefix": "/"}}],
@@ -156,16 +114,6 @@ def everyone_prefix_abort(objects):
 def policy(name: str, spec: dict, namespace: str = "workshop") -> Callable[[list[dict]], None]:
     return lambda objects: objects.append({"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
                                            "metadata": {"name": name, "namespace": namespace}, "spec": spec})
-
-
-def set_path(kind: str, name: str, path: str, value) -> Callable[[list[dict]], None]:
-    def change(objects):
-        target = find(objects, kind, name)
-        keys = path.split(".")
-        for key in keys[:-1]:
-            target = target[int(key)] if key.isdigit() else target.setdefault(key, {})
-        target[keys[-1]] = value
-    return change
 
 
 MUTATIONS = [

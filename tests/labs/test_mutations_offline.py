@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
-from fakecluster import FakeCluster, documents, load_check, outcome, running
+from fakecluster import FakeCluster, Mutation, documents, find, load_check, outcome, running, set_path
 from labrun import REPO_ROOT
 from mutation_report import report
 
@@ -100,10 +98,6 @@ def yaml_check(check_id: str, objects: list[dict]) -> tuple[bool, str, list[str]
     raise LookupError(check_id)
 
 
-def find(objects: list[dict], kind: str, name: str) -> dict:
-    return next(item for item in objects if item["kind"] == kind and item["metadata"]["name"] == name)
-
-
 def container(objects, deployment: str, index: int = 0) -> dict:
     return find(objects, "Deployment", deployment)["spec"]["template"]["spec"]["containers"][index]
 
@@ -166,29 +160,9 @@ def second_budget(objects):
                     "status": {"disruptionsAllowed": 0}})
 
 
-def set_path(kind: str, name: str, path: str, value):
-    def change(objects):
-        target = find(objects, kind, name)
-        keys = path.split(".")
-        for key in keys[:-1]:
-            target = target[int(key)] if key.isdigit() else target.setdefault(key, {})
-        target[keys[-1]] = value
-    return change
-
-
 def canary_runs_v1(objects):
     for item in [container(objects, "account-v2")] + [pod["spec"]["containers"][0] for pod in pods(objects, "account-v2")]:
         next(env for env in item["env"] if env["name"] == "SERVICE_VERSION")["value"] = "v1"
-
-
-@dataclass(frozen=True)
-class Mutation:
-    name: str
-    klass: str
-    change: Callable[[list[dict]], None]
-    fails: str
-    hint: str
-    ci: bool = False
 
 
 MUTATIONS = [

@@ -14,10 +14,10 @@ import json
 import os
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+import waiting
 
 from workshop import REPO_ROOT
 
@@ -131,15 +131,7 @@ def kubectl(kubeconfig: Path, *args: str, input: str | None = None, timeout: flo
 
 
 def wait_for(what, condition, timeout: float = WAIT, interval: float = 0.5):
-    """Poll ``condition`` until it gives something true; ``what`` (a text or a function) says what failed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting until {what() if callable(what) else what}")
-        time.sleep(interval)
+    return waiting.wait_for(what, condition, timeout, interval)
 
 
 def test_the_overlay_renders_local_images_and_no_istio_only_filters():

@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import waiting
 
 from workshop import REPO_ROOT
 from workshop.pytest_cluster import REAL_NODE_SIM
@@ -46,15 +47,7 @@ def kubectl(kubeconfig: Path, *args: str, timeout: float = WAIT) -> subprocess.C
 
 
 def wait_for(what, condition, timeout: float = WAIT, interval: float = 0.2):
-    """Poll ``condition`` until it is true; ``what`` (a text, or a function giving one) says what failed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting until {what() if callable(what) else what}")
-        time.sleep(interval)
+    return waiting.wait_for(what, condition, timeout, interval)
 
 
 # ------------------------------------------------------------ host as found
