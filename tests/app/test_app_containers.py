@@ -132,6 +132,14 @@ def test_images_are_labelled_and_non_root(images):
             "image", "inspect", "--format", "{{.HealthCheck}}", image).stdout.strip() not in ("", "<nil>")
 
 
+def test_pip_stays_in_the_build_stage(images):
+    # Level 1 says so: the venv copied into the runtime image holds the dependencies, not pip.
+    for service, image in images.items():
+        listing = podman("run", "--rm", "--entrypoint", "ls", image, "/venv/bin").stdout.split()
+        assert "gunicorn" in listing, f"{image}: /venv/bin lacks gunicorn: {listing}"
+        assert not [name for name in listing if name.startswith("pip")], f"{image} still carries pip: {listing}"
+
+
 def test_gateway_page_shows_all_four_hops_with_versions(app):
     trace = app.summary()["trace"]
     assert [(h["service"], h["version"], h["status"]) for h in trace] == [
