@@ -6,9 +6,10 @@ CI runs a representative mutation per class and level (`ci=True`); MUTATIONS=all
 The terminal summary says `caught / tried` per level. On the sim, data-plane checks are
 skipped (fake pods); every mutation here is judged by the control plane.
 
-Each level also gets a convergence test: edits to every object of the level (a label, an
+Each level also gets convergence tests: edits to every object of the level (a label, an
 env var, an extra container, a selector key, a second budget), then solve, then the objects
-must equal those of a clean solve.
+must equal those of a clean solve; and the same after random edits (tests/labs/random_edits.py)
+from fixed seeds (RANDOM_EDITS_SEED=N replays or explores one; MUTATIONS=all runs more seeds).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 from labrun import REPO_ROOT, env_for, grade, kubectl, lab
 from mutation_report import report
+from random_edits import random_edits
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -247,13 +249,44 @@ def converges(level: int, kubeconfig: Path, tmp_path: Path) -> None:
     assert graded.returncode == 0, graded.stdout
 
 
+# Random edits: enough that most objects are touched, few enough that a failure reads easily.
+RANDOM_EDITS_TAKEN = 8
+RANDOM_EDITS_TRIED = 40
+SEEDS = [int(os.environ["RANDOM_EDITS_SEED"])] if os.environ.get("RANDOM_EDITS_SEED") else \
+    ([11, 23, 37, 41, 59] if ALL else [11])
+
+
+def converges_after_random_edits(level: int, seed: int, kubeconfig: Path, tmp_path: Path) -> None:
+    clean = snapshot(kubeconfig)
+    objects = [item for item in json.loads(kubectl(kubeconfig, *NS, "get", KINDS, "-o", "json").stdout)["items"]
+               if item["metadata"]["name"] != "kube-root-ca.crt"]
+    taken = []
+    for edit in random_edits(seed, objects, RANDOM_EDITS_TRIED):
+        done = kubectl(kubeconfig, *NS, "patch", edit.ref, "--type", "json", "-p", json.dumps(edit.ops), check=False)
+        if done.returncode == 0:  # the API server refuses many (immutable, invalid): a learner's too
+            taken.append(str(edit))
+        if len(taken) == RANDOM_EDITS_TAKEN:
+            break
+    edits = "\n  ".join(taken)
+    assert snapshot(kubeconfig) != clean, f"seed {seed}: no random edit changed the level's objects"
+    lab("solve", level, kubeconfig)
+    after = snapshot(kubeconfig)
+    context = f"solve-{level} after random edits (RANDOM_EDITS_SEED={seed}):\n  {edits}"
+    assert after.keys() == clean.keys(), f"{context}\nadded {after.keys() - clean.keys()}, lost {clean.keys() - after.keys()}"
+    differing = [key for key in clean if after[key] != clean[key]]
+    assert not differing, f"{context}\n{differing} differ from a clean solve"
+    graded = grade(level, kubeconfig, tmp_path, "--wait", "60")
+    assert graded.returncode == 0, f"{context}\n{graded.stdout}"
+
+
 def kubectl_input(kubeconfig: Path, text: str, *args: str):
     return subprocess.run(["kubectl", *args], input=text, capture_output=True, text=True, env=env_for(kubeconfig),
                           timeout=60, cwd=REPO_ROOT)
 
 
 # One test function, its cases in level order, so that each level is deployed and solved once.
-CASES = sorted([(m.level, m.name, m) for m in SELECTED] + [(level, "~solve-converges", None) for level in (2, 3, 4)],
+CASES = sorted([(m.level, m.name, m) for m in SELECTED] + [(level, "~solve-converges", None) for level in (2, 3, 4)]
+               + [(level, f"~random-edits-{seed}", seed) for level in (2, 3, 4) for seed in SEEDS],
                key=lambda case: (case[0], case[1].startswith("~")))
 
 
@@ -263,5 +296,7 @@ def test_mutation(case, levels, tmp_path, pytestconfig):
     kubeconfig = levels(level)
     if mutation is None:
         converges(level, kubeconfig, tmp_path)
+    elif isinstance(mutation, int):
+        converges_after_random_edits(level, mutation, kubeconfig, tmp_path)
     else:
         caught_and_undone(mutation, kubeconfig, tmp_path, pytestconfig)
