@@ -52,7 +52,8 @@ def check_subsets(cluster, namespace):
 
 @check(id="l5-weights", title="every route to account names a defined subset, with weights that sum to 100",
        step="traffic shifting", points=2, timeout=0,
-       hint="Weights are percentages: the weights of one route must sum to exactly 100 (90 + 10, 50 + 50, 0 + 100), "
+       hint="Istio sends each destination its weight's share of the route's total; this workshop writes the "
+       "weights of one route as percentages that sum to exactly 100 (90 + 10, 50 + 50, 0 + 100), "
        "and each subset must be defined in destination-rule-account.yaml (a route to an undefined subset fails "
        "every request with 503).",
        docs=DOCS)
