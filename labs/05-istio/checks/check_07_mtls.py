@@ -22,6 +22,28 @@ def namespace_mode(cluster, namespace: str) -> tuple[str | None, dict | None]:
     return None, None
 
 
+def tls_settings(spec: dict):
+    """(where, tls mode) for every place a DestinationRule sets client TLS: the rule's traffic policy,
+    each of its port-level settings, and the same inside every subset (a subset's own policy wins)."""
+    policies = [("trafficPolicy", spec.get("trafficPolicy") or {})]
+    policies += [(f"subsets[{subset.get('name')}].trafficPolicy", subset.get("trafficPolicy") or {})
+                 for subset in spec.get("subsets") or []]
+    for where, policy in policies:
+        yield where, (policy.get("tls") or {}).get("mode")
+        for index, port in enumerate(policy.get("portLevelSettings") or []):
+            yield f"{where}.portLevelSettings[{index}]", (port.get("tls") or {}).get("mode")
+
+
+def client_tls_rules(cluster, namespace: str) -> list[dict]:
+    """The DestinationRules that set how clients call the namespace's services: its own, and those of
+    the root namespace (istio-system, mesh-wide) whose host names one of them or a wildcard."""
+    suffix = f".{namespace}.svc.cluster.local"
+    mesh_wide = [rule for rule in cluster.list("DestinationRule", ISTIO_NAMESPACE)
+                 if str((rule.get("spec") or {}).get("host", "")).endswith(suffix)
+                 or str((rule.get("spec") or {}).get("host", "")).startswith("*")]
+    return cluster.list("DestinationRule", namespace) + mesh_wide
+
+
 STRICT_HINT = ("A PeerAuthentication applies to the namespace it is created in: put it in workshop (or istio-system for "
                "the whole mesh), mode STRICT: kubectl apply -f labs/05-istio/manifests/peer-authentication-strict.yaml")
 
@@ -49,13 +71,15 @@ def check_mtls_strict(cluster, namespace):
                        spec["mtls"]["mode"], item)
                 v.hint(f"peerauthentication/{item['metadata']['name']} exempts its pods from STRICT: kubectl -n "
                        f"{namespace} delete peerauthentication {item['metadata']['name']}")
-        for rule in cluster.list("DestinationRule", namespace):
-            tls = ((rule.get("spec") or {}).get("trafficPolicy") or {}).get("tls") or {}
-            if tls.get("mode") == "DISABLE":
-                v.fail(f"destinationrule/{rule['metadata']['name']}.spec.trafficPolicy.tls.mode", "<not DISABLE>",
-                       "DISABLE", rule)
-                v.hint(f"destinationrule/{rule['metadata']['name']} makes clients send plaintext (tls.mode DISABLE), "
-                       "which STRICT servers refuse: remove trafficPolicy.tls (Istio then uses ISTIO_MUTUAL), "
+        for rule in client_tls_rules(cluster, namespace):
+            for where, mode in tls_settings(rule.get("spec") or {}):
+                if mode in (None, "ISTIO_MUTUAL"):
+                    continue
+                name = rule["metadata"]["name"]
+                v.fail(f"destinationrule/{name}.spec.{where}.tls.mode", "<not set, or ISTIO_MUTUAL>", mode, rule)
+                v.hint(f"destinationrule/{name} (namespace {rule['metadata'].get('namespace')}) makes clients send "
+                       f"{'plaintext' if mode == 'DISABLE' else 'TLS without their mesh certificate'} at {where}.tls "
+                       f"(mode {mode}), which STRICT servers refuse: remove that tls (Istio then uses ISTIO_MUTUAL), "
                        f"kubectl replace -f the lab's destination-rule file for {rule['spec'].get('host')}.")
         if v.hints and mode != "STRICT":
             v.hints.insert(0, STRICT_HINT)  # the namespace's mode is wrong too: its fix comes first
