@@ -16,6 +16,10 @@ For each block of a page:
   that exits non-zero fails the block, unless the page shows the outcome: an expected block
   with at least one concrete line that matches (a page may show a refusal on purpose).
 
+On a real-node sim (``real_sim=N``), the page's `kind` is a stand-in for kind's CLI
+(kind_shim: `kind load docker-image` into the nodes) and its HTTPS requests go through the
+local release mirror (workshop/sim/mirror.py), which serves known release URLs and nothing else.
+
 After a failure the remaining steps are skipped but the Cleanup section still runs, and the
 cluster must be left exactly as found (``snapshot``), failure or not; for a page with no
 cluster (level 1), what compose made on the container engine (``engine_snapshot``).

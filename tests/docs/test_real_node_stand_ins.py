@@ -1,0 +1,52 @@
+"""A page run for a real-node sim gets kind's CLI and release URLs through the stand-ins, and a
+page run for any other cluster does not (no cluster needed: the cleanup snapshot is off)."""
+
+import io
+import textwrap
+
+from workshop.doctest.pages import read_page
+from workshop.doctest.runner import run_page
+
+PAGE = """\
+    ```console
+    $ command -v kind >/dev/null && head -n 2 "$(command -v kind)" | tail -n 1
+    $ curl -s -w ' %{http_code}\\n' https://example.org/not-a-release.yaml
+    ```
+
+    ```text
+    # doctest: kind here is a stand-in for kind's CLI on real-node sim 7 (workshop/doctest/kind_shim.py).
+    {"error": "https://example.org/not-a-release.yaml is not in the local release mirror: ...; it never connects upstream"}
+    ...
+    ```
+    """
+
+
+def _run(tmp_path, real_sim):
+    path = tmp_path / "README.md"
+    path.write_text(textwrap.dedent(PAGE))
+    return run_page(read_page(path, level=9), "sim", kubeconfig=None, out=io.StringIO(), check_cleanup=False,
+                    real_sim=real_sim)
+
+
+def test_a_real_node_page_gets_the_kind_stand_in_and_the_release_mirror(tmp_path):
+    result = _run(tmp_path, real_sim=7)
+    assert result.ok, result.report()
+
+
+def test_a_kwok_page_gets_neither(tmp_path):
+    path = tmp_path / "README.md"
+    # No request here: without the mirror, a request to an outside URL would leave the machine.
+    path.write_text(textwrap.dedent("""\
+        ```console
+        $ echo "proxy=${HTTPS_PROXY:-none}"
+        $ grep -c "stand-in for kind" "$(type -P kind || echo /dev/null)"
+        ```
+
+        ```text
+        proxy=none
+        0
+        ```
+        """))
+    result = run_page(read_page(path, level=9), "sim", kubeconfig=None, out=io.StringIO(), check_cleanup=False,
+                      real_sim=None)
+    assert result.ok, result.report()
