@@ -50,3 +50,17 @@ def test_a_kwok_page_gets_neither(tmp_path):
     result = run_page(read_page(path, level=9), "sim", kubeconfig=None, out=io.StringIO(), check_cleanup=False,
                       real_sim=None)
     assert result.ok, result.report()
+
+
+def test_the_cli_runs_real_node_pages_only_on_a_real_node_sim(capsys):
+    from workshop.doctest.__main__ import _pages_for
+    from workshop.doctest.pages import lab_pages
+
+    pages = lab_pages([2, 3])
+    assert [page.level for page in _pages_for(pages, real_sim=None, own_kubeconfig=False, chosen=False)] == [3]
+    assert "Left out, as they run on real nodes: 02-orchestrate" in capsys.readouterr().err
+    assert _pages_for(pages, real_sim=None, own_kubeconfig=False, chosen=True) is None
+    assert "`make sim-up NODES=real SIM=3`, then `python -m workshop.doctest run --sim 3 --levels 2`" in \
+        capsys.readouterr().err
+    assert _pages_for(pages, real_sim=3, own_kubeconfig=False, chosen=True) == pages
+    assert _pages_for(pages, real_sim=None, own_kubeconfig=True, chosen=True) == pages
