@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from workshop import REPO_ROOT
-from workshop.doctest import markers
+from workshop.doctest import markers, substrate
 from workshop.doctest.coverage import classify, summary_line, table
 from workshop.doctest.pages import lab_pages, read_page
 
@@ -60,9 +60,31 @@ def test_a_page_with_an_unmarked_unrunnable_block_is_caught(tmp_path):
 def test_level_0_is_shown_but_not_counted(tmp_path):
     path = tmp_path / "README.md"
     path.write_text("```console\n$ true\n```\n")
-    counted, setup = classify(read_page(path, level=1)), classify(read_page(path, level=0))
+    counted, setup = classify(read_page(path, level=2)), classify(read_page(path, level=0))
     assert summary_line([counted, setup]) == "doc-coverage: run=1 marked=0 total=1 percent=100.0"
     assert "(not counted)" in table([counted, setup])
+
+
+def test_blocks_run_on_the_control_plane_only_are_not_counted_as_run(tmp_path, monkeypatch):
+    """A KWOK page's blocks prove the API accepted them, not that anything ran: own column, not "run"."""
+    path = tmp_path / "README.md"
+    path.write_text("```console\n$ true\n```\n\n{.needs-laptop}\n```console\n$ kind create cluster\n```\n")
+    monkeypatch.setattr(substrate, "REAL_NODE_LEVELS", frozenset({2}))
+    on_kwok, on_real_nodes = classify(read_page(path, level=3)), classify(read_page(path, level=2))
+    assert (len(on_kwok.run), len(on_kwok.control_plane_only), len(on_kwok.marked)) == (0, 1, 1)
+    assert (len(on_real_nodes.run), len(on_real_nodes.control_plane_only)) == (1, 0)
+    assert summary_line([on_kwok, on_real_nodes]) == "doc-coverage: run=1 marked=2 total=4 percent=25.0"
+    header = table([on_kwok]).splitlines()[0].split()
+    assert header == ["page", "run", "control-plane", "marked", "neither", "total", "substrate"]
+    assert table([on_kwok]).splitlines()[1].split()[1:] == ["0", "1", "1", "0", "2", "control-plane"]
+    assert table([on_real_nodes]).splitlines()[1].split()[1:] == ["1", "0", "1", "0", "2", "real-nodes"]
+
+
+def test_level_1_runs_on_the_container_engine_and_level_2_on_real_nodes():
+    by_level = {page.level: substrate.of(page) for page in lab_pages()}
+    assert by_level[1] == substrate.CONTAINER_ENGINE
+    assert by_level[2] == substrate.REAL_NODES
+    assert by_level[5] == substrate.CONTROL_PLANE
 
 
 def test_the_command_ends_with_exactly_one_summary_line():
@@ -73,7 +95,8 @@ def test_the_command_ends_with_exactly_one_summary_line():
     assert sum(bool(LINE.match(line)) for line in lines) == 1
     run, marked, total, percent = LINE.match(lines[-1]).groups()
     assert int(run) + int(marked) <= int(total)
-    assert result.returncode == (0 if int(run) + int(marked) == int(total) else 1), result.stderr
+    neither = sum(len(classify(page).neither) for page in lab_pages())
+    assert result.returncode == (0 if neither == 0 else 1), result.stderr
 
 
 def test_a_marked_block_that_does_not_parse_is_neither(tmp_path):

@@ -1,24 +1,57 @@
 """Every lab page, run against the sim cluster: each block passes or is marked, and the
 page's cleanup leaves the cluster as the page found it. A page on two clusters (level 7) runs
-on the second one too, as kind-east and kind-west (workshop.doctest.pair)."""
+on the second one too, as kind-east and kind-west (workshop.doctest.pair).
+
+The levels of ``substrate.REAL_NODE_LEVELS`` run on the real-node sim (pods run): with level 1's
+images built as ``make images`` builds them, and loaded by the page's own `kind load` (the
+runner's stand-in for kind's CLI); the others on the KWOK sim."""
 
 import io
+import os
 import subprocess
 import textwrap
 import uuid
 
 import pytest
 
-from workshop.doctest import pair
+from workshop import REPO_ROOT
+from workshop.doctest import pair, substrate
 from workshop.doctest.pages import lab_pages, read_page
-from workshop.doctest.runner import page_env, run_page, uses_container_engine
+from workshop.doctest.runner import page_env, run_page
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
-
 # Level 1 runs no cluster: tests/docs/test_container_pages.py runs it on the container engine.
-@pytest.mark.parametrize("page", [page for page in lab_pages() if not uses_container_engine(page)],
-                         ids=lambda page: page.name)
+ON_KWOK = [page for page in lab_pages() if substrate.of(page) == substrate.CONTROL_PLANE]
+ON_REAL_NODES = [page for page in lab_pages() if substrate.of(page) == substrate.REAL_NODES]
+LEVEL_1_IMAGES = ("gateway", "customer", "order", "account", "loadgen")
+LEARNER_PORTS = ("127.0.0.1:9080", "127.0.0.1:9443")
+
+
+@pytest.fixture(scope="session")
+def level_1_images():
+    """The five images of level 1 in podman's store, as `make images` builds them (layers cached)."""
+    built = subprocess.run([str(REPO_ROOT / "scripts" / "containers" / "build.sh"), *LEVEL_1_IMAGES],
+                           capture_output=True, text=True, timeout=1200, cwd=REPO_ROOT)
+    assert built.returncode == 0, built.stderr[-2000:]
+
+
+@pytest.mark.parametrize("page", ON_REAL_NODES, ids=lambda page: page.name)
+def test_page_runs_on_real_nodes(page, real_kubeconfig, level_1_images):
+    real_sim = None
+    if not os.environ.get("WORKSHOP_KUBECONFIG"):  # a kind cluster has its own kind and ports
+        from workshop.pytest_cluster import REAL_NODE_SIM
+        from workshop.sim.cluster import Sim
+
+        real_sim = REAL_NODE_SIM
+        if any(port in page.path.read_text() for port in LEARNER_PORTS):
+            problem = Sim(real_sim).learner_ports_problem()
+            assert problem is None, f"{page.name} curls kind's host ports, and {problem}"
+    result = run_page(page, "sim", real_kubeconfig, out=io.StringIO(), real_sim=real_sim)
+    assert result.ok, result.report()
+
+
+@pytest.mark.parametrize("page", ON_KWOK, ids=lambda page: page.name)
 def test_page_runs_on_the_sim(page, kubeconfig, request, tmp_path):
     if pair.needs_two_clusters(page):
         kubeconfig = pair.write(kubeconfig, request.getfixturevalue("kubeconfig_2"), tmp_path / "kubeconfig")

@@ -2,6 +2,7 @@
 
     $ python -m workshop.doctest coverage             # table, then `doc-coverage: run=… percent=…`
     $ python -m workshop.doctest run --sim 2 --levels 2,3   # run pages against sim cluster 2
+    $ python -m workshop.doctest run --sim 3 --levels 2     # a real-node sim: kind and release URLs stand in
     $ python -m workshop.doctest run --sim 3 --sim-2 4 --levels 7  # a page on two clusters: sims 3 and 4
     $ python -m workshop.doctest e2e                  # every page against the kind cluster `workshop`
     $ python -m workshop.doctest browser              # check the built site in headless Chromium
@@ -48,7 +49,8 @@ def coverage(args) -> int:
     return 1 if neither or percent < args.min else 0
 
 
-def _run_pages(pages, mode: str, kubeconfig: Path | None, kubeconfig_2: Path | None = None) -> int:
+def _run_pages(pages, mode: str, kubeconfig: Path | None, kubeconfig_2: Path | None = None,
+               real_sim: int | None = None) -> int:
     """Run ``pages``; a page on two clusters (level 7) gets one kubeconfig with ``kubeconfig``'s
     cluster as kind-east and ``kubeconfig_2``'s as kind-west (workshop.doctest.pair)."""
     import tempfile
@@ -63,7 +65,7 @@ def _run_pages(pages, mode: str, kubeconfig: Path | None, kubeconfig_2: Path | N
             with tempfile.TemporaryDirectory(prefix="doctest-pair-") as folder:
                 result = run_page(page, mode, pair.write(kubeconfig, kubeconfig_2, Path(folder) / "kubeconfig"))
         else:
-            result = run_page(page, mode, kubeconfig)
+            result = run_page(page, mode, kubeconfig, real_sim=real_sim)
         print(result.report(), flush=True)
         results.append(result)
     print("\nSummary (time per level):")
@@ -82,6 +84,7 @@ def run(args) -> int:
     only = lab_pages(_levels(args.levels))
     if only and all(uses_container_engine(page) for page in only):  # level 1: containers, no cluster
         return _run_pages(only, "sim", None)
+    real_sim = None  # a real-node sim's number: its pages get the kind stand-in and the release mirror
     if args.kubeconfig:
         kubeconfig = Path(args.kubeconfig)
     else:
@@ -92,6 +95,7 @@ def run(args) -> int:
             print(f"sim cluster {sim.context} is not running: start it with `make sim-up SIM={args.sim}`.", file=sys.stderr)
             return 2
         kubeconfig = sim.kubeconfig
+        real_sim = args.sim if sim.mode() == "real" else None
     if not kubeconfig.is_file():
         print(f"{kubeconfig} is not a file: point --kubeconfig at a kubeconfig.", file=sys.stderr)
         return 2
@@ -100,7 +104,9 @@ def run(args) -> int:
     os.environ["KUBECONFIG"] = str(kubeconfig)
     if guard() != 0:
         return 3
-    pages = lab_pages(_levels(args.levels))
+    pages = _pages_for(lab_pages(_levels(args.levels)), real_sim, args.kubeconfig is not None, bool(args.levels))
+    if pages is None:
+        return 2
     kubeconfig_2 = None
     if args.sim_2 is not None or args.kubeconfig_2:
         kubeconfig_2 = _second_cluster(args)
@@ -117,7 +123,27 @@ def run(args) -> int:
         if two:
             print(f"{', '.join(two)} runs on two clusters and no second one was given: its blocks naming "
                   "kind-east/kind-west fail. Add --sim-2 N (a second sim) or --kubeconfig-2 FILE.", file=sys.stderr)
-    return _run_pages(pages, "sim", kubeconfig, kubeconfig_2)
+    return _run_pages(pages, "sim", kubeconfig, kubeconfig_2, real_sim=real_sim)
+
+
+def _pages_for(pages, real_sim: int | None, own_kubeconfig: bool, chosen: bool):
+    """The pages this cluster can run: real-node pages need a real-node sim (or --kubeconfig, a
+    real cluster); KWOK pages run anywhere. None (after saying why) if chosen pages cannot run."""
+    from workshop.doctest import substrate
+
+    if real_sim is not None or own_kubeconfig:
+        return pages
+    left = [page.name for page in pages if substrate.of(page) == substrate.REAL_NODES]
+    if not left:
+        return pages
+    levels = ",".join(str(page.level) for page in pages if page.name in left)
+    advice = (f"their pods must run: `make sim-up NODES=real SIM=3`, then "
+              f"`python -m workshop.doctest run --sim 3 --levels {levels}`")
+    if chosen:
+        print(f"{', '.join(left)} run on real nodes, and this sim has KWOK's fake nodes: {advice}.", file=sys.stderr)
+        return None
+    print(f"Left out, as they run on real nodes: {', '.join(left)} ({advice}).", file=sys.stderr)
+    return [page for page in pages if page.name not in left]
 
 
 def _second_cluster(args) -> Path | None:

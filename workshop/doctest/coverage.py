@@ -1,23 +1,27 @@
 """How much of each lab page runs in CI: blocks run / marked / total, and the gate.
 
     $ python -m workshop.doctest coverage
-    page               run  marked  neither  total
-    00-setup (not counted)  0       8        0      8
-    02-orchestrate       2       0        0      2
+    page                  run  control-plane  marked  neither  total  substrate
+    00-setup (not counted)  0              0       8        0      8  control-plane
+    02-orchestrate         12              0       0        0     12  real-nodes
     ...
     doc-coverage: run=12 marked=3 total=15 percent=80.0
 
-"run" counts blocks the sim run executes; "marked" blocks carry a visible marker instead;
-"neither" blocks are the defect the gate refuses (a command a learner copies that nothing
-checks and no marker explains). The last line covers levels 1–7: Level 0 installs tools on
-the learner's laptop, so it is all marked by nature and would only flatter the figure.
+"run" counts blocks executed where they really run: on real nodes, or on the container engine
+(workshop/doctest/substrate.py). "control-plane" counts blocks executed on the KWOK sim only:
+the API server accepted them, but no pod ran, so they are not counted as run. "marked" blocks
+carry a visible marker instead; "neither" blocks are the defect the gate refuses (a command a
+learner copies that nothing checks and no marker explains). The last line covers levels 1–7:
+Level 0 installs tools on the learner's laptop, so it is all marked by nature and would only
+flatter the figure.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from workshop.doctest import markers as marker_labels
+from workshop.doctest import substrate
 from workshop.doctest.pages import Block, Page
 from workshop.doctest.runner import runs_in
 
@@ -30,10 +34,11 @@ class PageCoverage:
     run: list[Block]
     marked: list[Block]
     neither: list[tuple[Block, str]]
+    control_plane_only: list[Block] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        return len(self.run) + len(self.marked) + len(self.neither)
+        return len(self.run) + len(self.control_plane_only) + len(self.marked) + len(self.neither)
 
 
 def classify(page: Page, mode: str = "sim", labels: dict[str, str] | None = None) -> PageCoverage:
@@ -49,8 +54,10 @@ def classify(page: Page, mode: str = "sim", labels: dict[str, str] | None = None
             coverage.marked.append(block)
         elif block.problem:
             coverage.neither.append((block, block.problem))
-        else:
+        elif substrate.proves_it_works(page):
             coverage.run.append(block)
+        else:
+            coverage.control_plane_only.append(block)
     return coverage
 
 
@@ -68,12 +75,16 @@ def summary_line(coverages: list[PageCoverage]) -> str:
 
 
 def table(coverages: list[PageCoverage]) -> str:
-    rows = [("page", "run", "marked", "neither", "total")]
+    rows = [("page", "run", "control-plane", "marked", "neither", "total", "substrate")]
     for c in coverages:
         name = c.page.name + ("" if c.page.level in COUNTED_LEVELS else " (not counted)")
-        rows.append((name, str(len(c.run)), str(len(c.marked)), str(len(c.neither)), str(c.total)))
+        rows.append((name, str(len(c.run)), str(len(c.control_plane_only)), str(len(c.marked)), str(len(c.neither)),
+                     str(c.total), substrate.of(c.page)))
     width = max(len(row[0]) for row in rows)
-    lines = [f"{row[0]:<{width}}  " + "  ".join(f"{cell:>7}" for cell in row[1:]) for row in rows]
+    lines = [f"{row[0]:<{width}}  " + "  ".join(f"{cell:>{max(7, len(rows[0][i + 1]))}}" for i, cell in enumerate(row[1:-1]))
+             + f"  {row[-1]}" for row in rows]
+    lines += ["", "run: executed on real nodes or the container engine; control-plane: executed on the KWOK sim "
+              "only (the API accepted it, no pod ran), not counted as run."]
     problems = [f"  {block.where}: neither run nor marked: {why}" for c in coverages for block, why in c.neither]
     if problems:
         lines += ["", "Blocks neither run nor marked (fix the block, or add a visible marker):", *problems]

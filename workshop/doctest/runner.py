@@ -16,6 +16,10 @@ For each block of a page:
   that exits non-zero fails the block, unless the page shows the outcome: an expected block
   with at least one concrete line that matches (a page may show a refusal on purpose).
 
+On a real-node sim (``real_sim=N``), the page's `kind` is a stand-in for kind's CLI
+(kind_shim: `kind load docker-image` into the nodes) and its HTTPS requests go through the
+local release mirror (workshop/sim/mirror.py), which serves known release URLs and nothing else.
+
 After a failure the remaining steps are skipped but the Cleanup section still runs, and the
 cluster must be left exactly as found (``snapshot``), failure or not; for a page with no
 cluster (level 1), what compose made on the container engine (``engine_snapshot``).
@@ -226,9 +230,27 @@ def _indent(text: str, limit: int = 60) -> str:
     return "\n".join(f"    | {line}" for line in lines)
 
 
+def real_node_stand_ins(workdir: Path, real_sim: int | None, out) -> tuple[dict[str, str], object | None]:
+    """On a real-node sim: a ``kind`` stand-in in ``workdir`` (kind_shim) and the release mirror
+    (workshop/sim/mirror.py); the environment they need and the mirror to stop. Nothing otherwise."""
+    if real_sim is None:
+        return {}, None
+    from workshop.doctest import kind_shim
+    from workshop.sim.mirror import Mirror
+
+    kind_shim.write(workdir, real_sim)
+    mirror = Mirror(workdir / "mirror").start()
+    if mirror.problem:
+        print(f"  release mirror: {mirror.problem}", file=out, flush=True)
+    return mirror.env(), mirror
+
+
 def run_page(page: Page, mode: str, kubeconfig: Path | None, out=sys.stdout, check_cleanup: bool = True,
-             cleanup_timeout: float = 120.0) -> PageResult:
-    """Run every block of ``page`` that ``mode`` runs; see the module docstring."""
+             cleanup_timeout: float = 120.0, real_sim: int | None = None) -> PageResult:
+    """Run every block of ``page`` that ``mode`` runs; see the module docstring.
+
+    ``real_sim``: the number of the real-node sim ``kubeconfig`` belongs to; the page then gets
+    kind's CLI (``kind load docker-image``) and upstream release URLs through local stand-ins."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     started = time.monotonic()
@@ -236,7 +258,9 @@ def run_page(page: Page, mode: str, kubeconfig: Path | None, out=sys.stdout, che
     extra = cluster_equivalents()
     result = PageResult(page)
     workdir = Path(tempfile.mkdtemp(prefix="doctest-page-"))
-    env = page_env(kubeconfig, docker_shim(workdir))
+    docker_shim(workdir)
+    stand_in_env, mirror = real_node_stand_ins(workdir, real_sim, out)
+    env = {**page_env(kubeconfig, workdir), **stand_in_env}
     # A container page (level 1) is proved clean on the engine, a cluster page on the cluster.
     engine = uses_container_engine(page)
     try:
@@ -249,6 +273,8 @@ def run_page(page: Page, mode: str, kubeconfig: Path | None, out=sys.stdout, che
                 if removed:
                     result.cleanup_problem += f" (the runner then removed {', '.join(removed)})"
     finally:
+        if mirror is not None:
+            mirror.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     if before is not None and not engine:
         result.cleanup_problem = snapshot.difference(before, env, timeout=cleanup_timeout)

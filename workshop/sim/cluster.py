@@ -39,7 +39,7 @@ from pathlib import Path
 import yaml
 
 from workshop import REPO_ROOT
-from workshop.sim import addons, certs, crds, hostguard, kubeconfig, kwok, nodenet
+from workshop.sim import addons, certs, crds, hostguard, hostports, kubeconfig, kwok, nodenet
 from workshop.sim.nodenet import NodeNet
 from workshop.sim.nodes import CLUSTER_DNS_IP, NODE_NAMES, RealNode
 from workshop.sim.build import all_specs, build_all
@@ -50,8 +50,8 @@ NODE_COUNT = 3
 NODE_MODES = ("kwok", "real")
 API_FORWARDER_PORT = 6443
 # kind's extraPortMappings of the workshop cluster (labs/00-setup/kind-cluster.yaml): host port -> NodePort.
-# Sim 1 gets the learner's ports; another sim gets free ports, recorded in its state.json.
-PORT_MAPPINGS = {9080: 30080, 9443: 30443}
+# Sim 1 insists on the learner's ports; another sim takes them when free (workshop/sim/hostports.py).
+PORT_MAPPINGS = hostports.LEARNER_PORTS
 START_TIMEOUT = 90.0  # seconds for each wait; a cold page cache on a busy 2-core machine is slow
 
 # name: binary. Started in this order, stopped in the reverse order.
@@ -152,6 +152,11 @@ class Sim:
     def host_ports(self) -> dict[int, int]:
         """Host port on 127.0.0.1 -> NodePort, for kind's extraPortMappings (recorded at start)."""
         return {int(host): node_port for host, node_port in self.state().get("host_ports", {}).items()}
+
+    def learner_ports_problem(self) -> str | None:
+        """None if this sim listens on kind's 127.0.0.1:9080/9443, else why not."""
+        held = {int(port): who for port, who in self.state().get("host_ports_held", {}).items()}
+        return hostports.learner_ports_problem(self.host_ports(), held)
 
     def state(self) -> dict:
         try:
@@ -293,13 +298,15 @@ class Sim:
 
     def _start_real(self, binaries: dict[str, Path], images: dict[str, str], out) -> None:
         """The control plane, then two real workers; see workshop/sim/nodes.py and nodenet.py."""
+        try:  # before anything is claimed or started: a held learner port stops sim 1 here
+            host_ports, held = hostports.choose(self.index)
+        except hostports.PortsHeld as error:
+            raise SimError(str(error)) from None
         slot = nodenet.claim_slot(self.root)
         nodes = self.real_nodes(slot)
         forwarder_ip = nodes[0].net.host_ip
-        host_ports = dict(zip(free_ports(len(PORT_MAPPINGS)), PORT_MAPPINGS.values())) if self.index != 1 \
-            else dict(PORT_MAPPINGS)
         ports, component_kubeconfigs = self._prepare(
-            out, {"nodes": "real", "slot": slot, "host_ports": host_ports,
+            out, {"nodes": "real", "slot": slot, "host_ports": host_ports, "host_ports_held": held,
              "node_ips": {node.name: node.net.node_ip for node in nodes}},
             extra_ips=(forwarder_ip,))
         nodenet.note_host_dirs()
