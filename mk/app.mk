@@ -1,6 +1,6 @@
 ##@ Sample application (services/)
 
-APP_SERVICES := gateway customer order account loadgen invoice
+APP_SERVICES := gateway customer order account loadgen invoice postgres
 APP_DOCKERFILES := $(wildcard services/*/Dockerfile)
 # The line after this marker is rewritten by sync-versions (a Dockerfile has no end-of-line comments).
 BASE_IMAGE_MARKER := \# generated from versions.env
