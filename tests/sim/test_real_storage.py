@@ -135,7 +135,8 @@ def app(real_kubeconfig, images):
         applied = kubectl(real_kubeconfig, "-n", namespace, "apply", "-f", "-", stdin=MANIFEST % images)
         assert applied.returncode == 0, applied.stderr
         for target in ("statefulset/account-db", "deployment/account"):
-            rollout = kubectl(real_kubeconfig, "-n", namespace, "rollout", "status", target, f"--timeout={WAIT}s")
+            rollout = kubectl(real_kubeconfig, "-n", namespace, "rollout", "status", target, f"--timeout={WAIT}s",
+                              timeout=WAIT + 30)
             assert rollout.returncode == 0, rollout.stderr + describe(real_kubeconfig, namespace)
         yield namespace
     finally:
@@ -193,7 +194,8 @@ def test_two_replicas_share_the_database_and_it_outlives_its_pod(real_kubeconfig
     assert kubectl(real_kubeconfig, "-n", app, "delete", "pod", "account-db-0").returncode == 0
     wait_for("a new account-db-0", lambda: kubectl(real_kubeconfig, "-n", app, "get", "pod", "account-db-0",
                                                    "-o", "jsonpath={.metadata.uid}").stdout not in ("", uid))
-    ready = kubectl(real_kubeconfig, "-n", app, "wait", "pod/account-db-0", "--for=condition=Ready", f"--timeout={WAIT}s")
+    ready = kubectl(real_kubeconfig, "-n", app, "wait", "pod/account-db-0", "--for=condition=Ready", f"--timeout={WAIT}s",
+                    timeout=WAIT + 30)
     assert ready.returncode == 0, ready.stderr + describe(real_kubeconfig, app)
     wait_for("both accounts ready again", lambda: all(
         kubectl(real_kubeconfig, "get", "--raw", f"/api/v1/namespaces/{app}/pods/{pod}:8080/proxy/readyz").returncode == 0
