@@ -1,6 +1,6 @@
 ##@ Sample application (services/)
 
-APP_SERVICES := gateway customer order account loadgen invoice
+APP_SERVICES := gateway customer order account loadgen invoice postgres
 APP_DOCKERFILES := $(wildcard services/*/Dockerfile)
 # The line after this marker is rewritten by sync-versions (a Dockerfile has no end-of-line comments).
 BASE_IMAGE_MARKER := \# generated from versions.env
@@ -12,6 +12,21 @@ $(VENV_STAMP): services/common/requirements.txt
 
 # The container tests need podman and a local base image: set them up before `make test`.
 TEST_PREREQS += containers-setup
+
+# The services' tests under replicas and `make bench-app` start a throwaway PostgreSQL
+# (workshop/postgres_local.py) from Debian's package: on a fresh CI machine, install it.
+TEST_PREREQS += postgres-for-tests
+
+.PHONY: postgres-for-tests
+postgres-for-tests: ## make sure PostgreSQL's server binaries are there (installed with apt-get when CI=true)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  if [ "$${CI:-}" = true ] && command -v apt-get >/dev/null; then \
+	    mkdir -p /etc/postgresql-common/createcluster.d && \
+	    echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.d/workshop.conf && \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else \
+	    echo "postgres-for-tests: PostgreSQL is not installed, so the tests under replicas are skipped: apt install postgresql." >&2; \
+	  fi; }
 
 .PHONY: containers-setup
 containers-setup: ## install podman if missing and build the local Debian+Python base image

@@ -1,9 +1,14 @@
 """`make bench-app`: the chain gateway -> customer -> order -> account under gunicorn (the images'
 settings), against a one-hop baseline under the same settings, on 127.0.0.1.
 
+customer, order and account keep their data in PostgreSQL, as from level 2 on: one database each
+on a throwaway local server (workshop.postgres_local; `make postgres-for-tests` installs it).
+`--database sqlite` measures the SQLite files instead (level 1's compose).
+
 Prints throughput, p50/p99, errors and peak RSS per service, then one line:
-bench-app: requests=N errors=E chain_rps=X single_hop_rps=Y ratio=R p99_ms=P rss_max_mb=M
-where ratio = (single_hop_rps / chain_rps) / 4: 1.0 means a 4-hop request costs exactly 4 single hops.
+bench-app: requests=N errors=E chain_rps=X single_hop_rps=Y ratio=R p99_ms=P rss_max_mb=M database=D
+where ratio = (single_hop_rps / chain_rps) / 4: 1.0 means a 4-hop request costs exactly 4 single hops,
+rss_max_mb is the largest service (the database server is printed on its own line).
 """
 
 import argparse
@@ -20,8 +25,9 @@ import requests
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = REPO / "services"
-sys.path[:0] = [str(SERVICES / "common"), str(SERVICES / "loadgen")]
+sys.path[:0] = [str(SERVICES / "common"), str(SERVICES / "loadgen"), str(REPO)]
 from loadgen import traffic  # noqa: E402
+from workshop.postgres_local import LocalPostgres  # noqa: E402
 
 SUMMARY = "/api/customers/1/summary"
 BASELINE = '''from flask import Flask
@@ -120,14 +126,23 @@ def main(argv=None) -> int:
     p.add_argument("--requests", type=int, default=2000)
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--rounds", type=int, default=4, help="interleaved slices of each measurement")
+    p.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
     a = p.parse_args(argv)
     procs: dict[str, subprocess.Popen] = {}
+    postgres = LocalPostgres() if a.database == "postgres" else None
     with tempfile.TemporaryDirectory(prefix="bench-app-") as tmp:
         try:
-            env = {"DATA_DIR": tmp}
-            procs["account"], account = start("account", "account:create_app()", [SERVICES / "common", SERVICES / "account"], env)
-            procs["order"], order = start("order", "order:create_app()", [SERVICES / "common", SERVICES / "order"], {**env, "ACCOUNT_URL": account})
-            procs["customer"], customer = start("customer", "customer:create_app()", [SERVICES / "common", SERVICES / "customer"], {**env, "ORDER_URL": order})
+            def store(service: str) -> dict:
+                if postgres is None:
+                    return {"DATA_DIR": tmp}
+                return {"DATA_DIR": tmp, "DATABASE_URL": postgres.create_database(service)}
+
+            if postgres is not None:
+                postgres.start()
+                procs["postgres"] = postgres.proc
+            procs["account"], account = start("account", "account:create_app()", [SERVICES / "common", SERVICES / "account"], store("account"))
+            procs["order"], order = start("order", "order:create_app()", [SERVICES / "common", SERVICES / "order"], {**store("order"), "ACCOUNT_URL": account})
+            procs["customer"], customer = start("customer", "customer:create_app()", [SERVICES / "common", SERVICES / "customer"], {**store("customer"), "ORDER_URL": order})
             procs["gateway"], gateway = start("gateway", "gateway:create_app()", [SERVICES / "common", SERVICES / "gateway"], {"CUSTOMER_URL": customer})
             Path(tmp, "baseline.py").write_text(BASELINE)
             procs["baseline"], baseline = start("baseline", "baseline:app", [SERVICES / "common", Path(tmp)], {})
@@ -136,7 +151,7 @@ def main(argv=None) -> int:
             print(f"bench-app: {a.requests} requests at concurrency {a.concurrency}, gunicorn gevent "
                   f"(workers={os.environ.get('WEB_CONCURRENCY', '1')}, "
                   f"worker_connections={os.environ.get('WORKER_CONNECTIONS', '1000')}), "
-                  f"{os.cpu_count()} CPUs shared by 5 servers and the client")
+                  f"{os.cpu_count()} CPUs shared by {len(procs)} servers and the client, database: {a.database}")
             for url, path in ((baseline, "/ping"), (gateway, SUMMARY)):
                 traffic.burst(url, [path], 100, a.concurrency)  # warm up connections and caches
             cpu_before = {n: cpu_seconds(p.pid) for n, p in procs.items()}
@@ -158,15 +173,20 @@ def main(argv=None) -> int:
             for name, mb in peak.peak.items():
                 print(f"rss {name:<9} peak={mb:.1f} MB")
         finally:
-            for proc in procs.values():
-                proc.terminate()
-            for proc in procs.values():
-                proc.wait(15)
+            for name, proc in procs.items():
+                if name != "postgres":
+                    proc.terminate()
+            for name, proc in procs.items():
+                if name != "postgres":
+                    proc.wait(15)
+            if postgres is not None:
+                postgres.stop()
     cs, ss = chain.summary(), single.summary()
     ratio = (ss["rps"] / cs["rps"]) / 4 if cs["rps"] else float("inf")
-    rss_max = max(mb for name, mb in peak.peak.items() if name != "baseline")
+    rss_max = max(mb for name, mb in peak.peak.items() if name not in ("baseline", "postgres"))
     print(f"bench-app: requests={cs['sent']} errors={cs['errors'] + ss['errors']} chain_rps={cs['rps']} "
-          f"single_hop_rps={ss['rps']} ratio={ratio:.2f} p99_ms={cs['p99_ms']} rss_max_mb={rss_max:.1f}")
+          f"single_hop_rps={ss['rps']} ratio={ratio:.2f} p99_ms={cs['p99_ms']} rss_max_mb={rss_max:.1f} "
+          f"database={a.database}")
     return 0
 
 

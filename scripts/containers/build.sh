@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the service images (lib.sh's image_of: localhost/workshop/<service>:dev) with podman, from services/<service>/Dockerfile.
 #
-#   scripts/containers/build.sh                 # all five
+#   scripts/containers/build.sh                 # all of them, the database (postgres) included
 #   scripts/containers/build.sh account order   # some
 #
 # BASE_IMAGE: the Python base (default: the local Debian base from setup.sh when it exists,
@@ -13,7 +13,7 @@ source "$SCRIPT_DIR/lib.sh"
 
 build_one() {
   local service="$1" base
-  host_build_args
+  host_build_args "$REPO_ROOT/services/$service/Dockerfile"
   base="$(base_image_arg)"
   log "building $(image_of "$service")${base:+ on $base}"
   podman build "${HOST_BUILD_ARGS[@]}" --layers -q -t "$(image_of "$service")" \

@@ -9,7 +9,8 @@ CONTAINERS_CACHE="${CONTAINERS_CACHE:-$REPO_ROOT/.cache/containers}"
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$CONTAINERS_CACHE/containers.conf}"
 # The local Debian base that stands in for the official Python image when no registry is reachable.
 LOCAL_BASE_IMAGE="${LOCAL_BASE_IMAGE:-localhost/workshop/base-python:bookworm}"
-SERVICES=(gateway customer order account loadgen invoice)
+# postgres: the database image (services/postgres), built the same way.
+SERVICES=(gateway customer order account loadgen invoice postgres)
 # The one place an image name is spelled: build.sh tags it, app.sh runs it.
 IMAGE_REPO="${IMAGE_REPO:-localhost/workshop}"
 image_of() { printf '%s/%s:dev' "$IMAGE_REPO" "$1"; }
@@ -47,14 +48,19 @@ base_image_arg() {
 # The options every `podman build` needs on this machine, into the array HOST_BUILD_ARGS.
 # Used by build.sh, and by the doc runner's `podman` wrapper (workshop/doctest/runner.py), so
 # that a learner's unchanged `docker build` / `docker compose up --build` builds here too.
+# Given a Dockerfile that never runs pip (the database's: apt), the host's pip settings and
+# certificates stay out: a package's postinst writing /etc/ssl/certs fails on the read-only mount.
 host_build_args() {
-  local base
+  local dockerfile="${1:-}" base
   # docker format: an OCI image drops the Dockerfile's HEALTHCHECK, a Docker one keeps it.
   HOST_BUILD_ARGS=(--format docker --network=host)
   base="$(base_image_arg)"
   [[ -n "$base" ]] && HOST_BUILD_ARGS+=(--build-arg "BASE_IMAGE=$base")
   # The host's pip settings and CA certificates, read-only and only while building,
   # so pip inside the build reaches the package index the way the host does.
+  if [[ -n "$dockerfile" ]] && ! grep -q 'pip install' "$dockerfile"; then
+    return 0
+  fi
   [[ -f /etc/pip.conf ]] && HOST_BUILD_ARGS+=(-v /etc/pip.conf:/etc/pip.conf:ro)
   [[ -d /etc/ssl/certs ]] && HOST_BUILD_ARGS+=(-v /etc/ssl/certs:/etc/ssl/certs:ro)
   return 0

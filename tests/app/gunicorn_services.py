@@ -50,10 +50,12 @@ class Service:
         self.proc.wait(10)
 
 
-def start(tmp_path: Path, name: str, **env) -> Service:
+def start(tmp_path: Path, name: str, replica: int = 0, **env) -> Service:
+    """One process of ``name``; each ``replica`` number gets its own DATA_DIR, as a pod its emptyDir."""
     port = free_port()
-    log = tmp_path / f"{name}.log"
-    settings = {**os.environ, "PORT": str(port), "DATA_DIR": str(tmp_path / name), "POD_NAME": f"{name}-hostile",
+    instance = f"{name}-{replica}" if replica else name
+    log = tmp_path / f"{instance}.log"
+    settings = {**os.environ, "PORT": str(port), "DATA_DIR": str(tmp_path / instance), "POD_NAME": f"{instance}-hostile",
                 "PYTHONPATH": os.pathsep.join([str(SERVICES / "common"), str(SERVICES / name)]),
                 **{k: str(v) for k, v in env.items()}}
     settings.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -76,8 +78,8 @@ def start(tmp_path: Path, name: str, **env) -> Service:
 
 
 @contextmanager
-def running(tmp_path: Path, name: str, **env):
-    service = start(tmp_path, name, **env)
+def running(tmp_path: Path, name: str, replica: int = 0, **env):
+    service = start(tmp_path, name, replica, **env)
     try:
         yield service
     finally:

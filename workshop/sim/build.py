@@ -133,8 +133,10 @@ def coredns_spec(versions: dict[str, str] | None = None) -> GoBuild:
 
 
 def node_specs() -> list[GoBuild]:
-    """Built only for the real-node sim (NODES=real): the cluster DNS."""
-    return [coredns_spec()]
+    """Built only for the real-node sim (NODES=real): the cluster DNS and the volume provisioner."""
+    from workshop.sim.storage import provisioner_spec
+
+    return [coredns_spec(), provisioner_spec()]
 
 
 def all_specs() -> list[GoBuild]:

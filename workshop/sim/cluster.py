@@ -241,8 +241,13 @@ class Sim:
     def _node_images(self, out) -> dict[str, str]:
         from workshop.sim import images
 
-        print("sim-up: building the node images (pause, CoreDNS; cached afterwards) ...", file=out, flush=True)
-        return {"pause": images.pause_image(), "coredns": images.coredns_image()}
+        from workshop.sim import storage
+
+        print("sim-up: building the node images (pause, CoreDNS, local-path-provisioner; cached afterwards) ...",
+              file=out, flush=True)
+        built = {"pause": images.pause_image(), "coredns": images.coredns_image()}
+        log = lambda message: print(message, file=out, flush=True)  # noqa: E731
+        return built | {f"storage-{role}": image for role, image in storage.images(log).items()}
 
     def _clean_leftovers(self, out) -> None:
         """Report what is left of an earlier run (dead components, stale pid files) and clear it."""
@@ -343,8 +348,13 @@ class Sim:
         for node in nodes:
             everyone += node.start_kubelet_and_proxy(binaries)
         everyone += containerds
+        from workshop.sim import storage
+
+        # kind's `standard` StorageClass: local-path-provisioner, a folder per node (workshop.sim.storage).
         addon_documents = addons.kubernetes_endpoints(forwarder_ip, API_FORWARDER_PORT) \
-            + addons.coredns(images["coredns"], CLUSTER_DNS_IP)
+            + addons.coredns(images["coredns"], CLUSTER_DNS_IP) \
+            + storage.documents(self.root / "nodes", [node.name for node in nodes],
+                                {"provisioner": images["storage-provisioner"], "helper": images["storage-helper"]})
         self._apply_with_kubectl(binaries["kubectl"], addon_documents, everyone)
         self._install_crds_and([], everyone)
         self._wait(f"{len(nodes)} real nodes are Ready", lambda: self.ready_nodes() >= len(nodes), everyone)

@@ -116,7 +116,10 @@ def archive(image: str) -> Path:
         raise ImageError(f"image {image} is not in podman's store: build it first")
     folder = cache_dir() / "images"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{image_id[:20]}.oci.tar"
+    # The name is in the archive (ctr imports it under that name): one image tagged twice
+    # (localhost/workshop/x and IMAGE_REPO's localhost/other/x) needs an archive per name.
+    name = hashlib.sha256(image.encode()).hexdigest()[:8]
+    path = folder / f"{image_id[:20]}-{name}.oci.tar"
     if not path.is_file():
         partial = path.with_suffix(f".{os.getpid()}.partial")
         partial.unlink(missing_ok=True)

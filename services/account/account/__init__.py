@@ -9,6 +9,7 @@ from account import data, openapi, routes
 
 def create_app(config=None):
     cfg = load("account", config)
-    app = build_app("account", cfg, openapi=openapi.document_for(cfg.version), schema=data.SCHEMA, seed=data.seed)
+    app = build_app("account", cfg, openapi=openapi.document_for(cfg.version), schema=data.SCHEMA,
+                    postgres_schema=data.POSTGRES_SCHEMA, seed=data.seed)
     app.register_blueprint(routes.bp)
     return app

@@ -1,7 +1,5 @@
 """The account store: one balance per customer and an append-only ledger explaining it."""
 
-import sqlite3
-
 from servicekit.app import now
 
 SCHEMA = """
@@ -22,12 +20,30 @@ CREATE TABLE IF NOT EXISTS ledger (
 );
 """
 
+# The same tables in PostgreSQL (servicekit.postgres), shared by every replica of account.
+POSTGRES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    customer_id   BIGINT PRIMARY KEY,
+    currency      TEXT   NOT NULL,
+    balance_cents BIGINT NOT NULL CHECK (balance_cents >= 0)
+);
+CREATE TABLE IF NOT EXISTS ledger (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    customer_id  BIGINT NOT NULL REFERENCES accounts (customer_id),
+    kind         TEXT   NOT NULL CHECK (kind IN ('credit', 'debit')),
+    amount_cents BIGINT NOT NULL CHECK (amount_cents > 0),
+    reference    TEXT   NOT NULL,
+    created_at   TEXT   NOT NULL,
+    UNIQUE (customer_id, reference)
+);
+"""
+
 OPENING_BALANCE_CENTS = 10_000
 # Debits matching the order service's seed orders, so both stores tell the same story.
 SEED_DEBITS = [(1, 700, "order-1"), (2, 300, "order-2"), (1, 250, "order-3")]
 
 
-def seed(conn: sqlite3.Connection) -> None:
+def seed(conn) -> None:
     for customer_id in (1, 2, 3):
         conn.execute("INSERT INTO accounts VALUES (?, 'EUR', ?)", (customer_id, OPENING_BALANCE_CENTS))
         _insert(conn, customer_id, "credit", OPENING_BALANCE_CENTS, "opening balance")
@@ -37,11 +53,11 @@ def seed(conn: sqlite3.Connection) -> None:
 
 
 def _insert(conn, customer_id, kind, amount, reference) -> int:
-    cur = conn.execute(
-        "INSERT INTO ledger (customer_id, kind, amount_cents, reference, created_at) VALUES (?, ?, ?, ?, ?)",
+    return conn.execute(
+        "INSERT INTO ledger (customer_id, kind, amount_cents, reference, created_at) VALUES (?, ?, ?, ?, ?)"
+        " RETURNING id",
         (customer_id, kind, amount, reference, now()),
-    )
-    return cur.lastrowid
+    ).fetchone()["id"]
 
 
 def entry_dict(row) -> dict:
@@ -61,6 +77,10 @@ class Conflict(Exception):
 def post(db, customer_id: int, kind: str, amount: int, reference: str) -> tuple[dict, int, bool]:
     """Add a ledger entry; returns (entry, new balance, created). Same reference again: the first entry."""
     with db.transaction() as conn:
+        # Lock the account row first (a no-op UPDATE does it in PostgreSQL and SQLite alike): a
+        # second replica posting to this account waits here, then sees this entry and balance.
+        # Read-then-write without it lost updates and charged one reference twice.
+        conn.execute("UPDATE accounts SET balance_cents = balance_cents WHERE customer_id = ?", (customer_id,))
         account = conn.execute("SELECT * FROM accounts WHERE customer_id = ?", (customer_id,)).fetchone()
         if account is None:
             raise NotFound()

@@ -10,15 +10,14 @@ import time
 from datetime import datetime, timezone
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from flask import Flask, current_app, g, jsonify, request
 
 from servicekit.config import Config
-from servicekit.errors import ApiError, register_error_handlers
+from servicekit.errors import ApiError, error_response, register_error_handlers
 from servicekit.observability import Metrics, instrument, logger_for
 from servicekit.outbound import Downstream, Reply
-from servicekit.storage import Database
+from servicekit.storage import Database, open_database
 
 
 @dataclass
@@ -27,7 +26,7 @@ class Kit:
 
     config: Config
     metrics: Metrics
-    db: Database | None = None
+    db: Database | None = None  # or a servicekit.postgres.PostgresDatabase
     downstream: dict[str, Downstream] = field(default_factory=dict)
     # Set on SIGTERM (see gunicorn_conf): /readyz answers 503 so no new traffic is routed here.
     draining: threading.Event = field(default_factory=threading.Event)
@@ -48,6 +47,7 @@ def build_app(
     *,
     openapi: dict,
     schema: str | None = None,
+    postgres_schema: str | None = None,
     seed: Callable[[sqlite3.Connection], None] | None = None,
     downstream: tuple[str, ...] = (),
     edge: bool = False,
@@ -58,7 +58,13 @@ def build_app(
     kit = Kit(config=config, metrics=Metrics(), edge=edge)
     app.extensions["servicekit"] = kit
     if schema is not None:
-        kit.db = Database(Path(config.data_dir) / f"{service}.db", schema, seed or (lambda conn: None))
+        kit.db = open_database(config, service, schema, postgres_schema, seed or (lambda conn: None))
+        if kit.db.dialect == "postgres":
+            from servicekit.postgres import Unavailable
+
+            # The database went away mid-request (restart, failover): 503, and /readyz says so too.
+            app.register_error_handler(Unavailable, lambda exc: error_response(
+                503, "storage unavailable", "the database did not answer; retry later"))
     for name in downstream:
         link = Downstream(name, getattr(config, f"{name}_url"), config.outbound_timeout,
                           user_agent=f"workshop-{service}/{config.version}")

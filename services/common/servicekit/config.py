@@ -33,6 +33,9 @@ class Config:
     port: int = 8080
     version: str = "v1"
     data_dir: str = "/data"
+    # PostgreSQL (e.g. postgresql://account@account-db:5432/account; the password in PGPASSWORD).
+    # Unset: SQLite in data_dir.
+    database_url: str = ""
     customer_url: str = "http://customer:8080"
     order_url: str = "http://order:8080"
     account_url: str = "http://account:8080"
@@ -46,7 +49,7 @@ class Config:
 
     @classmethod
     def from_env(cls, service: str, environ: Mapping[str, str] | None = None) -> "Config":
-        """Read the shared contract's variables (PORT, SERVICE_VERSION, DATA_DIR, ...)."""
+        """Read the shared contract's variables (PORT, SERVICE_VERSION, DATA_DIR, DATABASE_URL, ...)."""
         env = dict(os.environ if environ is None else environ)
         level = env.get("LOG_LEVEL", "INFO").upper()
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -56,6 +59,7 @@ class Config:
             port=number(env, "PORT", 8080, int),
             version=env.get("SERVICE_VERSION") or "v1",
             data_dir=env.get("DATA_DIR") or "/data",
+            database_url=(env.get("DATABASE_URL") or "").strip(),
             customer_url=(env.get("CUSTOMER_URL") or cls.customer_url).rstrip("/"),
             order_url=(env.get("ORDER_URL") or cls.order_url).rstrip("/"),
             account_url=(env.get("ACCOUNT_URL") or cls.account_url).rstrip("/"),

@@ -1,7 +1,9 @@
-"""SQLite in DATA_DIR: each service owns its file, creates its schema and seed data at start.
+"""Where a service keeps its data: PostgreSQL when DATABASE_URL is set, else SQLite in DATA_DIR.
 
-Why SQLite: no database server to run, yet data survives restarts when DATA_DIR is a
-volume, which is exactly what the labs on persistence and failover need to show.
+Each service owns its store and creates its schema and seed data at start. SQLite needs no
+server and keeps data across restarts when DATA_DIR is a volume (level 1's compose), but it
+belongs to one process: replicas each get their own. With replicas (levels 2 and up), every
+replica of a service uses its one PostgreSQL database (servicekit.postgres).
 """
 
 import os
@@ -20,6 +22,7 @@ class Database:
     """
 
     MAX_IDLE = 8  # connections kept open between requests
+    dialect = "sqlite"
 
     def __init__(self, path: Path, schema: str, seed: Callable[[sqlite3.Connection], None]):
         self.path = Path(path)
@@ -86,6 +89,11 @@ class Database:
                 raise
             conn.execute("COMMIT")
 
+    def run(self, work: Callable[[sqlite3.Connection], object], attempts: int = 3):
+        """work(conn) in a transaction (BEGIN IMMEDIATE: writers queue, so no unique race to retry)."""
+        with self.transaction() as conn:
+            return work(conn)
+
     def query(self, sql: str, params=()) -> list[sqlite3.Row]:
         with self._connection() as conn:
             return conn.execute(sql, params).fetchall()
@@ -105,3 +113,14 @@ class Database:
             self._open_count -= len(idle)
         for conn in idle:
             conn.close()
+
+
+def open_database(config, service: str, schema: str, postgres_schema: str | None, seed):
+    """The service's store as its settings say: DATABASE_URL (PostgreSQL), else DATA_DIR (SQLite)."""
+    if config.database_url:
+        if postgres_schema is None:
+            raise ValueError(f"{service} has no PostgreSQL schema")
+        from servicekit.postgres import PostgresDatabase  # psycopg is needed only then
+
+        return PostgresDatabase(config.database_url, postgres_schema, seed)
+    return Database(Path(config.data_dir) / f"{service}.db", schema, seed)

@@ -1,10 +1,17 @@
 """The customer store."""
 
-import sqlite3
-
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS customers (
     id    INTEGER PRIMARY KEY,
+    name  TEXT NOT NULL,
+    email TEXT NOT NULL UNIQUE,
+    since TEXT NOT NULL
+);
+"""
+
+POSTGRES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS customers (
+    id    BIGINT PRIMARY KEY,
     name  TEXT NOT NULL,
     email TEXT NOT NULL UNIQUE,
     since TEXT NOT NULL
@@ -18,7 +25,7 @@ SEED = [
 ]
 
 
-def seed(conn: sqlite3.Connection) -> None:
+def seed(conn) -> None:
     conn.executemany("INSERT INTO customers VALUES (?, ?, ?, ?)", SEED)
 
 

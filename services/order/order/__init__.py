@@ -8,8 +8,10 @@ from order import data, invoicing, openapi, routes, settlement
 
 def create_app(config=None):
     cfg = load("order", config)
-    app = build_app("order", cfg, openapi=openapi.DOCUMENT, schema=data.SCHEMA, seed=data.seed,
+    app = build_app("order", cfg, openapi=openapi.DOCUMENT, schema=data.SCHEMA,
+                    postgres_schema=data.POSTGRES_SCHEMA, seed=data.seed,
                     downstream=("account",))
+    data.upgrade(kit(app).db)
     # Level 6: paid orders are also sent to the invoice service when INVOICE_URL is set.
     app.extensions["invoicing"] = invoicing.from_config(cfg)
     if app.extensions["invoicing"] is not None:

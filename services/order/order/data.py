@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-import sqlite3
+import secrets
 
 from servicekit.app import now
 
@@ -18,7 +18,9 @@ CREATE TABLE IF NOT EXISTS orders (
     amount_cents INTEGER NOT NULL,
     -- pending: not charged yet (account did not answer); paid; rejected (the account said no).
     status       TEXT    NOT NULL CHECK (status IN ('pending', 'paid', 'rejected')),
-    created_at   TEXT    NOT NULL
+    created_at   TEXT    NOT NULL,
+    -- What the order is charged as at account (see new_reference); added after the first release.
+    reference    TEXT    UNIQUE
 );
 CREATE INDEX IF NOT EXISTS orders_by_customer ON orders (customer_id, id);
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -30,21 +32,61 @@ CREATE TABLE IF NOT EXISTS idempotency (
 );
 """
 
+# The same tables in PostgreSQL (servicekit.postgres), shared by every replica of order: the
+# identity column numbers orders once for all replicas.
+POSTGRES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    id           BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    customer_id  BIGINT  NOT NULL,
+    item         TEXT    NOT NULL,
+    quantity     INTEGER NOT NULL CHECK (quantity > 0),
+    amount_cents BIGINT  NOT NULL,
+    status       TEXT    NOT NULL CHECK (status IN ('pending', 'paid', 'rejected')),
+    created_at   TEXT    NOT NULL,
+    reference    TEXT    UNIQUE
+);
+CREATE INDEX IF NOT EXISTS orders_by_customer ON orders (customer_id, id);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key          TEXT    PRIMARY KEY,
+    request_hash TEXT    NOT NULL,
+    order_id     BIGINT  NOT NULL REFERENCES orders (id),
+    status_code  INTEGER,
+    response     TEXT
+);
+"""
+
 # Matches account's seed ledger (references order-1, order-2, order-3).
 SEED_ORDERS = [(1, "coffee", 2), (2, "tea", 1), (1, "croissant", 1)]
 
 
-def seed(conn: sqlite3.Connection) -> None:
-    for customer_id, item, quantity in SEED_ORDERS:
+def seed(conn) -> None:
+    for number, (customer_id, item, quantity) in enumerate(SEED_ORDERS, start=1):
         conn.execute(
-            "INSERT INTO orders (customer_id, item, quantity, amount_cents, status, created_at)"
-            " VALUES (?, ?, ?, ?, 'paid', ?)",
-            (customer_id, item, quantity, CATALOG[item] * quantity, now()),
+            "INSERT INTO orders (customer_id, item, quantity, amount_cents, status, created_at, reference)"
+            " VALUES (?, ?, ?, ?, 'paid', ?, ?)",
+            (customer_id, item, quantity, CATALOG[item] * quantity, now(), f"order-{number}"),
         )
 
 
+def upgrade(db) -> None:
+    """A SQLite file from before the reference column (a kept volume) gets it; its orders keep order-<id>."""
+    if db.dialect == "sqlite":
+        with db.transaction() as conn:
+            columns = [row["name"] for row in conn.execute("PRAGMA table_info(orders)").fetchall()]
+            if "reference" not in columns:
+                conn.execute("ALTER TABLE orders ADD COLUMN reference TEXT")
+
+
+def new_reference(order_id: int) -> str:
+    """order-<id>-<random>: the id alone collided when a second order store numbered from 1 again
+    (a replica with its own store, a store recreated empty) and account replayed the old charge."""
+    return f"order-{order_id}-{secrets.token_hex(4)}"
+
+
 def order_dict(row) -> dict:
-    return {k: row[k] for k in ("id", "customer_id", "item", "quantity", "amount_cents", "status", "created_at")}
+    order = {k: row[k] for k in ("id", "customer_id", "item", "quantity", "amount_cents", "status", "created_at")}
+    order["reference"] = row["reference"] or f"order-{row['id']}"  # older rows were charged as order-<id>
+    return order
 
 
 def request_hash(body: dict) -> str:
@@ -62,7 +104,8 @@ def begin(db, key: str | None, customer_id: int, item: str, quantity: int):
     request with the same key, or None when the caller must (re)try the charge.
     """
     fingerprint = request_hash({"customer_id": customer_id, "item": item, "quantity": quantity})
-    with db.transaction() as conn:
+
+    def work(conn):
         if key is not None:
             earlier = conn.execute("SELECT * FROM idempotency WHERE key = ?", (key,)).fetchone()
             if earlier is not None:
@@ -73,16 +116,21 @@ def begin(db, key: str | None, customer_id: int, item: str, quantity: int):
                 if earlier["status_code"] is not None:
                     stored = (earlier["status_code"], json.loads(earlier["response"]))
                 return order_dict(order), stored
-        cur = conn.execute(
+        order_id = conn.execute(
             "INSERT INTO orders (customer_id, item, quantity, amount_cents, status, created_at)"
-            " VALUES (?, ?, ?, ?, 'pending', ?)",
+            " VALUES (?, ?, ?, ?, 'pending', ?) RETURNING id",
             (customer_id, item, quantity, CATALOG[item] * quantity, now()),
-        )
+        ).fetchone()["id"]
+        conn.execute("UPDATE orders SET reference = ? WHERE id = ?", (new_reference(order_id), order_id))
         if key is not None:
+            # Two replicas given the same key at once: the second insert fails on the key, its
+            # transaction (and its order) rolls back, and db.run() tries again: it finds the first.
             conn.execute("INSERT INTO idempotency (key, request_hash, order_id) VALUES (?, ?, ?)",
-                         (key, fingerprint, cur.lastrowid))
-        order = conn.execute("SELECT * FROM orders WHERE id = ?", (cur.lastrowid,)).fetchone()
+                         (key, fingerprint, order_id))
+        order = conn.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
         return order_dict(order), None
+
+    return db.run(work)
 
 
 def finish(db, order_id: int, status: str, status_code: int, body: dict) -> dict:

@@ -11,6 +11,7 @@ ORDER = {
         "id": {"type": "integer"}, "customer_id": {"type": "integer"}, "item": {"type": "string"},
         "quantity": {"type": "integer"}, "amount_cents": {"type": "integer"},
         "status": {"type": "string", "enum": ["pending", "paid", "rejected"]}, "created_at": {"type": "string"},
+        "reference": {"type": "string", "description": "what the order is charged as at account"},
     },
 }
 CATALOG = {

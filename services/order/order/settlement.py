@@ -1,6 +1,6 @@
 """Charging an order, and settling the orders left pending, against account's ledger.
 
-An order is charged with the reference ``order-<id>``; account charges one reference once.
+An order is charged with its reference (``order-<id>-<random>``, data.new_reference); account charges one reference once.
 So sending the same debit again is always safe, and its answer tells the truth: 201 or
 200 (replayed) means the money was taken, 404/409 that it never will be. When account was
 too slow (the debit may have landed after we gave up), the order stays pending; the settler
@@ -21,7 +21,7 @@ def charge(k, invoicing, order: dict, timeout: float | None = None):
     """Send the order's debit; returns (reply, (status, answer)) or (reply, None) when unsettled."""
     reply = k.downstream["account"].call(
         "POST", f"/accounts/{order['customer_id']}/debits",
-        json={"amount_cents": order["amount_cents"], "reference": f"order-{order['id']}"}, timeout=timeout,
+        json={"amount_cents": order["amount_cents"], "reference": order["reference"]}, timeout=timeout,
     )
     if reply.ok:
         answer = data.finish(k.db, order["id"], "paid", 201, {"balance_cents": reply.body.get("balance_cents")})

@@ -38,7 +38,7 @@ def slow_account(tmp_path):
 
 def debits_of(account_url: str, order_id: int) -> list[dict]:
     ledger = requests.get(f"{account_url}/accounts/2", timeout=5).json()["ledger"]
-    return [e for e in ledger if e["reference"] == f"order-{order_id}"]
+    return [e for e in ledger if e["reference"].startswith(f"order-{order_id}-")]
 
 
 def wait_for(condition, seconds: float, what: str):

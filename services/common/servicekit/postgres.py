@@ -1,0 +1,170 @@
+"""PostgreSQL when DATABASE_URL is set: one database per service, shared by all its replicas.
+
+    db = PostgresDatabase("postgresql://account@account-db:5432/account", SCHEMA, seed)
+
+The same interface as storage.Database (transaction(), query(), ping(), close()), and the
+services write their SQL once, with ``?`` placeholders, for both. What changes with replicas:
+
+- the schema and the seed are made once, under an advisory lock, however many replicas start
+  together (CREATE TABLE IF NOT EXISTS alone races in the catalog);
+- ids come from the database's sequences, so they are unique across replicas;
+- a transaction is READ COMMITTED: a service that reads then writes a row locks it first
+  (see account.data.post), and a unique violation between two replicas is retried (run()).
+
+The password comes from PGPASSWORD (a Secret), which libpq reads itself: the URL holds none.
+psycopg cooperates with gevent on its own (from 3.1.14): a query blocks a greenlet, not the worker.
+"""
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg.rows import dict_row
+
+# Any constant will do: every replica of a service takes the same lock on its own database.
+SCHEMA_LOCK = 20_2020
+CONNECT_TIMEOUT_SECONDS = 3
+_PLACEHOLDER = re.compile(r"\?")
+# The database did not answer (down, restarting, no free connection): the app answers 503.
+Unavailable = psycopg.OperationalError
+
+
+def _sql(sql: str) -> str:
+    """The services' ``?`` placeholders in psycopg's style (no literal ``%`` or ``?`` in their SQL)."""
+    return _PLACEHOLDER.sub("%s", sql)
+
+
+class Connection:
+    """A psycopg connection that speaks like sqlite3's: execute(sql with ?, params) -> cursor."""
+
+    def __init__(self, raw: psycopg.Connection):
+        self.raw = raw
+
+    def execute(self, sql: str, params=()):
+        return self.raw.execute(_sql(sql), params)
+
+    def executemany(self, sql: str, rows):
+        with self.raw.cursor() as cur:
+            cur.executemany(_sql(sql), rows)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+
+class PostgresDatabase:
+    """A small pool of connections, borrowed per query or transaction (as storage.Database)."""
+
+    # Open connections per process, at most: replicas times this stays under the server's
+    # max_connections (100 by default). A request that finds none free within the wait gets 503.
+    MAX_OPEN = 16
+    # All of them are kept: a new connection costs the server a process (a fork and its warm-up),
+    # and closing the ones over 8 after every burst made 16 concurrent clients 3 times slower.
+    MAX_IDLE = MAX_OPEN
+    WAIT_SECONDS = 5
+    dialect = "postgres"
+
+    def __init__(self, url: str, schema: str, seed: Callable[[Connection], None]):
+        self.url = url
+        self._idle: list[Connection] = []
+        self._open_count = 0
+        self._closed = False
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(self.MAX_OPEN)
+        with self.transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+            conn.raw.execute(schema + "\nCREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);")
+            if conn.execute("SELECT 1 FROM meta WHERE key = 'seeded'").fetchone() is None:
+                seed(conn)
+                conn.execute("INSERT INTO meta (key, value) VALUES ('seeded', 'yes')")
+
+    def _open(self) -> Connection:
+        raw = psycopg.connect(self.url, autocommit=True, row_factory=dict_row,
+                              connect_timeout=CONNECT_TIMEOUT_SECONDS, application_name="workshop")
+        return Connection(raw)
+
+    @property
+    def open_connections(self) -> int:
+        return self._open_count
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        if not self._slots.acquire(timeout=self.WAIT_SECONDS):
+            raise Unavailable(f"no free database connection in {self.WAIT_SECONDS}s")
+        try:
+            with self._pooled() as conn:
+                yield conn
+        finally:
+            self._slots.release()
+
+    @contextmanager
+    def _pooled(self) -> Iterator[Connection]:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                self._open_count += 1
+        if conn is None:
+            try:
+                conn = self._open()
+            except BaseException:
+                with self._lock:
+                    self._open_count -= 1
+                raise
+        try:
+            yield conn
+        finally:
+            # A connection the server dropped (restart, failover) is not put back.
+            healthy = not conn.raw.closed and not conn.raw.broken and not conn.in_transaction
+            with self._lock:
+                keep = healthy and not self._closed and len(self._idle) < self.MAX_IDLE
+                if keep:
+                    self._idle.append(conn)
+                else:
+                    self._open_count -= 1
+            if not keep:
+                conn.raw.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self._connection() as conn:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                if not conn.raw.broken:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def run(self, work: Callable[[Connection], object], attempts: int = 3):
+        """work(conn) in a transaction, again when another replica's insert won a unique key."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction() as conn:
+                    return work(conn)
+            except psycopg.errors.UniqueViolation:
+                if attempt == attempts:
+                    raise
+
+    def query(self, sql: str, params=()) -> list[dict]:
+        with self._connection() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def ping(self) -> bool:
+        try:
+            with self._connection() as conn:
+                conn.execute("SELECT 1").fetchone()
+            return True
+        except psycopg.Error:
+            return False
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._open_count -= len(idle)
+        for conn in idle:
+            conn.raw.close()
+
