@@ -76,12 +76,15 @@ def localized_title(app, config):
 
 
 def language_switch(app, pagename, templatename, context, doctree):
-    """Links to this same page in the other languages; English is at the root, others in <lang>/."""
+    """Links to this same page in the other languages; English is at the root, others in <lang>/.
+    A page of a translated site that has no catalog yet says so (untranslated_notice)."""
     current = app.config.language or "en"
     up = "../" * (pagename.count("/") + (current != "en"))
     context["language_links"] = [
         (code, label, f"{up}{'' if code == 'en' else code + '/'}{pagename}.html", code == current)
         for code, label in LANGUAGES.items()]
+    catalog = ROOT / "locales" / current / "LC_MESSAGES" / f"{pagename}.po"
+    context["untranslated_notice"] = current != "en" and doctree is not None and not catalog.is_file()
 
 
 def setup(app):

@@ -38,15 +38,23 @@ LANGUAGE = "ja"
 SITE_LOCALES = REPO_ROOT / "locales"
 SITE_CATALOGS = SITE_LOCALES / LANGUAGE / "LC_MESSAGES"
 WORKSHOP_CATALOG = REPO_ROOT / "workshop" / "locale" / LANGUAGE / "LC_MESSAGES" / "workshop.po"
+# The theme's own words (Next, Previous, Search docs...): sphinx_rtd_theme ships no Japanese, so
+# its template is translated here; Sphinx merges this catalog with its own.
+THEME_CATALOG = SITE_CATALOGS / "sphinx.po"
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 SAY = re.compile(r"""\$\(say\s+(?:"((?:[^"\\]|\\.)*)"|'([^']*)')""")  # log "$(say "..." name=value)"
 LINE_WIDTH = 100
+# A message with nothing to translate (a table's figures: "0.25", "320 MiB", "6*", "—") reads the
+# same in every language: it never counts as missing or stale, so measuring again does not
+# break the check, and `update` fills it in.
+NOTHING_TO_TRANSLATE = re.compile(r"[\d\s.,*×→—/+-]*(?:[KMG]iB)?[\d\s.,*]*")
 
 
 # -- The workshop command's catalog ------------------------------------------------------------
 
 def python_sources() -> list[Path]:
-    sources = sorted((REPO_ROOT / "workshop").rglob("*.py")) + sorted(REPO_ROOT.glob("labs/*/checks/*.py"))
+    sources = (sorted((REPO_ROOT / "workshop").rglob("*.py")) + sorted(REPO_ROOT.glob("labs/*/checks/*.py"))
+               + sorted(REPO_ROOT.glob("docs/_ext/*.py")))
     return [path for path in sources if "__pycache__" not in path.parts]
 
 
@@ -90,8 +98,11 @@ def write_catalog(catalog: Catalog, path: Path) -> None:
 def update_workshop() -> Catalog:
     template = extract_workshop()
     catalog = read_catalog(WORKSHOP_CATALOG) if WORKSHOP_CATALOG.is_file() else Catalog(locale=LANGUAGE)
+    created = catalog.creation_date
     catalog.update(template, no_fuzzy_matching=False)
+    catalog.creation_date = created  # an update with nothing new leaves the file as it was
     catalog.obsolete.clear()  # a message gone from the sources is gone from the catalog
+    catalog.project, catalog.fuzzy = "microservices-workshop", False  # the header is not a translation
     write_catalog(catalog, WORKSHOP_CATALOG)
     return catalog
 
@@ -112,7 +123,22 @@ def page_of(catalog: Path, root: Path) -> str:
 
 
 def translated_pages() -> list[str]:
-    return sorted(page_of(path, SITE_CATALOGS) for path in SITE_CATALOGS.rglob("*.po"))
+    return sorted(page_of(path, SITE_CATALOGS) for path in SITE_CATALOGS.rglob("*.po") if path != THEME_CATALOG)
+
+
+def theme_template() -> Catalog:
+    import sphinx_rtd_theme
+
+    return read_catalog(Path(sphinx_rtd_theme.__file__).parent / "locale" / "sphinx.pot")
+
+
+def update_theme() -> None:
+    catalog = read_catalog(THEME_CATALOG) if THEME_CATALOG.is_file() else Catalog(locale=LANGUAGE)
+    created = catalog.creation_date
+    catalog.update(theme_template(), no_fuzzy_matching=False)
+    catalog.obsolete.clear()
+    catalog.project, catalog.fuzzy, catalog.creation_date = "microservices-workshop", False, created
+    write_catalog(catalog, THEME_CATALOG)
 
 
 def update_site(new_pages: list[str]) -> list[str]:
@@ -130,7 +156,29 @@ def update_site(new_pages: list[str]) -> list[str]:
         subprocess.run([str(Path(sys.executable).parent / "sphinx-intl"), "update", "-p", str(chosen), "-d",
                         str(SITE_LOCALES), "-l", LANGUAGE, "-w", str(LINE_WIDTH), "--no-obsolete"],
                        check=True, cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
+    for page in pages:
+        fill_untranslatable(SITE_CATALOGS / f"{page}.po")
     return pages
+
+
+def untranslatable(msgid: str) -> bool:
+    return bool(NOTHING_TO_TRANSLATE.fullmatch(msgid))
+
+
+def fill_untranslatable(path: Path) -> None:
+    """Give each message with nothing to translate itself as its translation."""
+    catalog = read_catalog(path)
+    changed = False
+    for message in catalog:
+        if message.id and isinstance(message.id, str) and untranslatable(message.id) and \
+                (message.string != message.id or message.fuzzy):
+            message.string, changed = message.id, True
+            message.flags.discard("fuzzy")
+            message.previous_id = []
+    if changed:
+        buffer = io.BytesIO()
+        write_po(buffer, catalog, width=LINE_WIDTH, no_location=True, include_previous=True)
+        path.write_bytes(buffer.getvalue())
 
 
 # -- Checking and counting --------------------------------------------------------------------
@@ -155,7 +203,9 @@ def compare(name: str, template_ids: list[str], catalog: Catalog | None) -> Page
     have = {key(message.id): message for message in catalog if message.id}
     for msgid in template_ids:
         message = have.get(msgid)
-        if message is None:
+        if untranslatable(msgid):
+            translated += 1
+        elif message is None:
             problems.append(f"{name}: not in the catalog (run make intl-update): {short(msgid)}")
         elif message.fuzzy:
             problems.append(f"{name}: fuzzy (the English changed; check the translation, drop the flag): {short(msgid)}")
@@ -163,7 +213,7 @@ def compare(name: str, template_ids: list[str], catalog: Catalog | None) -> Page
             problems.append(f"{name}: untranslated: {short(msgid)}")
         else:
             translated += 1
-    gone = set(have) - set(template_ids)
+    gone = {msgid for msgid in set(have) - set(template_ids) if not untranslatable(msgid)}
     problems += [f"{name}: obsolete (no longer in the English source; run make intl-update): {short(msgid)}"
                  for msgid in sorted(gone)]
     problems += [f"{name}: obsolete entry kept as #~ (run make intl-update): {short(str(key(msgid)))}"
@@ -197,13 +247,18 @@ def workshop_status() -> PageStatus:
     return compare("workshop.po", ids, catalog)
 
 
+def theme_status() -> PageStatus:
+    ids = [key(message.id) for message in theme_template() if message.id]
+    return compare("sphinx.po (theme)", ids, read_catalog(THEME_CATALOG) if THEME_CATALOG.is_file() else None)
+
+
 def all_status() -> list[PageStatus]:
     with tempfile.TemporaryDirectory() as scratch:
-        return site_status(build_templates(Path(scratch) / "gettext")) + [workshop_status()]
+        return site_status(build_templates(Path(scratch) / "gettext")) + [theme_status(), workshop_status()]
 
 
 def summary_line(statuses: list[PageStatus]) -> str:
-    pages = [status for status in statuses if status.page != "workshop.po"]
+    pages = [status for status in statuses if not status.page.endswith((".po", "(theme)"))]
     total = sum(status.total for status in pages)
     translated = sum(status.translated for status in pages)
     complete = sum(1 for status in pages if status.total and status.translated == status.total)
@@ -222,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "update":
         pages = update_site([page.strip().removesuffix(".md") for page in args.pages.split(",") if page.strip()])
         catalog = update_workshop()
+        update_theme()
         print(f"i18n: {len(pages)} page catalogs under {SITE_CATALOGS.relative_to(REPO_ROOT)}, "
               f"{sum(1 for message in catalog if message.id)} messages in {WORKSHOP_CATALOG.relative_to(REPO_ROOT)}")
         return 0

@@ -175,6 +175,15 @@ def test_the_catalog_check_reports_stale_fuzzy_untranslated_and_obsolete_entries
     assert status.translated == 0
 
 
+def test_figures_with_nothing_to_translate_never_make_a_catalog_stale():
+    catalog = Catalog(locale="ja")
+    catalog.add("320 MiB", "320 MiB")
+    catalog.add("30 min", "30分")
+    status = i18n_catalogs.compare("page", ["336 MiB", "0.27", "6*", "—", "30 min"], catalog)
+    assert status.problems == [] and status.translated == 5
+    assert not i18n_catalogs.untranslatable("2 h") and not i18n_catalogs.untranslatable("no cluster")
+
+
 def test_the_coverage_report_ends_with_one_summary_line():
     done = subprocess.run([sys.executable, "-m", "workshop.i18n_catalogs", "coverage"], capture_output=True,
                           text=True, timeout=600, cwd=REPO_ROOT)
@@ -325,3 +334,18 @@ def test_a_message_without_a_translation_stays_english(monkeypatch):
     japanese(monkeypatch)
     assert i18n._("a sentence no catalog has") == "a sentence no catalog has"
     assert i18n._("All set.") == "準備完了です。"
+
+
+def code_blocks(html: str) -> list[str]:
+    """Every code block of a page's body, as the copy button and the page runner see them."""
+    body = html[html.index('itemprop="articleBody"'):]
+    return re.findall(r'<div class="[^"]*highlight-(\w+)[^"]*"><div class="highlight"><pre>(.*?)</pre>', body, re.S)
+
+
+@pytest.mark.parametrize("page", translated_pages())
+def test_a_japanese_page_has_the_same_commands_manifests_and_output_as_the_english_one(
+        built_site: Path, built_site_ja: Path, page: str):
+    """Code blocks are not in the catalogs: the page runner's commands are the English page's."""
+    english = code_blocks((built_site / f"{page}.html").read_text())
+    assert english == code_blocks((built_site_ja / f"{page}.html").read_text())
+    assert english or page.startswith("docs/"), f"{page}: no code block found (did the theme's markup change?)"
