@@ -7,6 +7,7 @@ The diagram is generated at build time from the same table as `make help` and
     ```
 """
 
+import re
 from html import escape
 
 from docutils import nodes
@@ -31,17 +32,36 @@ def wrap(text: str, width: int = 26) -> list[str]:
     return lines + ([current] if current else [])
 
 
+NO_LINE_START = set("、。)ーッャュョァィゥェォっゃゅょ")  # kinsoku: these never begin a line
+
+
+def wrap_wide(text: str, width: float = 26.0) -> list[str]:
+    """Wrap text that mixes Japanese and English: a Japanese character may end a line and counts
+    as two columns; an English word is never cut; a line never starts with 、, 。 or ー."""
+    tokens = re.findall(r"[\x21-\x7e]+\s?|\s|.", text)
+    lines, current, used = [], "", 0.0
+    for token in tokens:
+        cost = sum(1.0 if char.isascii() else 2.0 for char in token)
+        if current and used + cost > width and token.strip() not in NO_LINE_START:
+            lines.append(current.rstrip())
+            current, used = token.lstrip(), cost
+        else:
+            current, used = current + token, used + cost
+    return lines + ([current.rstrip()] if current.strip() else [])
+
+
 def level_box(index: int, level, href: str, _=lambda text: text) -> str:
     columns = 4
     x = (index % columns) * (BOX_W + GAP) + 4
     y = (index // columns) * (BOX_H + GAP + STEP) + 4
-    lines = [f'<text x="{x + 10}" y="{y + 22}" font-size="15" font-weight="bold" fill="#fff">'
-             f"{level.number} · {escape(_(level.short))}</text>"]
+    short = _(level.short)
+    size = 15 if short.isascii() else 13  # Japanese titles are wider
+    lines = [f'<text x="{x + 10}" y="{y + 22}" font-size="{size}" font-weight="bold" fill="#fff">'
+             f"{level.number} · {escape(short)}</text>"]
     row = y + 44
     for label, text in ((N_("app"), level.app_gains), (N_("cluster"), level.cluster_gains)):
         line = f"{_(label)}: {_(text)}"
-        # Japanese has no spaces to wrap on: cut it by characters, at about half the width.
-        parts = wrap(line) if line.isascii() else [line[i:i + 14] for i in range(0, len(line), 14)]
+        parts = wrap(line) if line.isascii() else wrap_wide(line)  # Japanese has no spaces to wrap on
         for n, part in enumerate(parts):
             lines.append(f'<text x="{x + 10}" y="{row}" font-size="11.5" fill="#fff">{escape(part)}</text>')
             row += 14
