@@ -291,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     for problem in problems:
         print(problem)
     print(f"i18n-check: {len(problems)} problem(s) in the catalogs" if problems else "i18n-check: every catalog is current and translated")
+    print(summary_line(statuses))
     return 1 if problems else 0
 
 
