@@ -43,8 +43,8 @@ help: ## list every target (this page)
 	  print("  " + ", ".join(f"{l.number} {l.slug.split(chr(45), 1)[1]}" for l in LEVELS if l.number))'
 
 .PHONY: serve
-serve: html ## build the site and serve it at http://127.0.0.1:8000
-	@echo "Serving the workshop at http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
+serve: html ## build the site and serve it at http://127.0.0.1:8000 (日本語: /ja/)
+	@echo "Serving the workshop at http://127.0.0.1:$(PORT)/ and, in Japanese, http://127.0.0.1:$(PORT)/ja/ (Ctrl-C to stop)"
 	@$(VENV)/bin/python -m http.server $(PORT) --bind 127.0.0.1 --directory $(SITE_DIR)
 
 .PHONY: test
@@ -58,9 +58,10 @@ doctor: $(VENV_STAMP) ## check your tools, versions, container engine and cluste
 ##@ Site
 
 .PHONY: html
-html: $(VENV_STAMP) ## build the HTML site strictly (a warning fails the build)
+html: $(VENV_STAMP) ## build the HTML site strictly, English and Japanese (a warning fails the build)
 	@$(VENV)/bin/sphinx-build -nW --keep-going -q -b html . $(SITE_DIR)
-	@echo "Site built: $(SITE_DIR)/index.html"
+	@$(VENV)/bin/sphinx-build -nW --keep-going -q -b html -D language=ja . $(SITE_DIR)/ja -d _build/doctrees-ja
+	@echo "Site built: $(SITE_DIR)/index.html (日本語: $(SITE_DIR)/ja/index.html)"
 
 .PHONY: clean
 clean: ## remove the built site and caches (keeps .venv)

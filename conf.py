@@ -56,3 +56,37 @@ html_css_files = ["workshop.css"]
 html_theme_options = {"navigation_depth": 3, "collapse_navigation": False}
 html_show_sourcelink = False
 html_last_updated_fmt = None
+
+# -- Languages ---------------------------------------------------------------
+# The Japanese site is built from these same sources with `-D language=ja` into
+# _build/html/ja/ (the Read the Docs layout); its translations are the gettext catalogs
+# under locales/ja/LC_MESSAGES/, one per page (`make intl-update` keeps them current).
+locale_dirs = ["locales/"]
+gettext_compact = False
+gettext_uuid = False
+gettext_location = False  # source line numbers in catalogs would change at every edit
+LANGUAGES = {"en": "English", "ja": "日本語"}
+TITLES = {"ja": "Kubernetesで学ぶマイクロサービス"}
+
+
+def localized_title(app, config):
+    """`-D language=ja` is applied after this file is read: the site title follows it here."""
+    if config.language in TITLES:
+        config.project = config.html_title = TITLES[config.language]
+
+
+def language_switch(app, pagename, templatename, context, doctree):
+    """Links to this same page in the other languages; English is at the root, others in <lang>/.
+    A page of a translated site that has no catalog yet says so (untranslated_notice)."""
+    current = app.config.language or "en"
+    up = "../" * (pagename.count("/") + (current != "en"))
+    context["language_links"] = [
+        (code, label, f"{up}{'' if code == 'en' else code + '/'}{pagename}.html", code == current)
+        for code, label in LANGUAGES.items()]
+    catalog = ROOT / "locales" / current / "LC_MESSAGES" / f"{pagename}.po"
+    context["untranslated_notice"] = current != "en" and doctree is not None and not catalog.is_file()
+
+
+def setup(app):
+    app.connect("config-inited", localized_title)
+    app.connect("html-page-context", language_switch)

@@ -26,15 +26,19 @@ e2e: $(VENV_STAMP) ## rehearse an event: run every page, real-cluster steps too,
 	@$(DOCTEST) e2e $(if $(E2E_LEVELS),--levels $(E2E_LEVELS))
 
 .PHONY: browser-prereqs
-browser-prereqs: ## install Debian's chromium when CI=true and it is missing (otherwise say how)
-	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+# A Japanese font (IPA Gothic, 3.5 MB) so the Japanese pages' screenshots show text, not boxes.
+browser-prereqs: ## install Debian's chromium and a Japanese font when CI=true and they are missing (otherwise say how)
+	@missing=""; \
+	[ -x $(CHROMIUM) ] || missing="chromium fonts-liberation"; \
+	fc-list :lang=ja 2>/dev/null | grep -q . || missing="$$missing fonts-ipafont-gothic"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$${CI:-}" = true ]; then \
-	  echo "browser-prereqs: installing chromium with apt-get (CI=true)"; \
+	  echo "browser-prereqs: installing$$missing with apt-get (CI=true)"; \
 	  apt-get -o DPkg::Lock::Timeout=300 update -qq || echo "browser-prereqs: apt-get update reported errors; trying the install anyway"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends \
-	    chromium fonts-liberation >/dev/null; \
+	    $$missing >/dev/null; \
 	else \
-	  echo "browser-prereqs: WARNING: $(CHROMIUM) is missing, so the browser tests will be SKIPPED: apt-get install chromium"; \
+	  echo "browser-prereqs: WARNING:$$missing missing: the browser tests are SKIPPED without chromium, and Japanese screenshots show no text without a Japanese font: apt-get install$$missing"; \
 	fi
 
 .PHONY: browser-check

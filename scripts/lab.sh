@@ -9,6 +9,10 @@ REPO_ROOT="$(dirname "$SCRIPT_DIR")"
 WORKSHOP="${WORKSHOP:-$REPO_ROOT/.venv/bin/workshop}"
 
 log() { echo "$*" >&2; }
+# A one-line message in the learner's language (WORKSHOP_LANG or the locale; workshop/i18n.py):
+#   log "$(say 'Level {number} is reset.' number=6)"
+# The English text is the catalog's msgid: keep it a literal in the call.
+say() { "$WORKSHOP" lab say "$@" 2>/dev/null || echo "$1"; }
 
 # After a rollout timed out: each container that waits, and why (ErrImageNeverPull names the
 # image to `kind load`). Lab scripts call it before they give up.
@@ -19,8 +23,8 @@ explain_stuck_pods() {
     while read -r reason image; do
       case "$reason" in
         ErrImageNeverPull | ErrImagePull | ImagePullBackOff)
-          log "  $image is not in the cluster ($reason): kind load docker-image $image --name workshop" ;;
-        *) log "  a container of image $image waits: $reason (kubectl -n $namespace describe pods)" ;;
+          log "  $(say "{image} is not in the cluster ({reason}): kind load docker-image {image} --name workshop" image="$image" reason="$reason")" ;;
+        *) log "  $(say "a container of image {image} waits: {reason} (kubectl -n {namespace} describe pods)" image="$image" reason="$reason" namespace="$namespace")" ;;
       esac
     done
 }
@@ -28,13 +32,14 @@ explain_stuck_pods() {
 main() {
   local action="${1:?usage: scripts/lab.sh deploy|solve|reset N}"
   local number="${2:?usage: scripts/lab.sh deploy|solve|reset N}"
-  case "$action" in deploy|solve|reset) ;; *) log "unknown action '$action': use deploy, solve or reset"; exit 2 ;; esac
+  case "$action" in deploy|solve|reset) ;; *) log "$(say "unknown action '{action}': use deploy, solve or reset" action="$action")"; exit 2 ;; esac
 
   local folder title
   folder="$("$WORKSHOP" lab folder "$number")" || exit 2
   title="$("$WORKSHOP" lab title "$number")"
   if [[ ! -f "$folder/lab.sh" ]] || ! grep -q "^${action}()" "$folder/lab.sh"; then
-    log "Level $number ($title) has no '$action' step yet: its page, labs/$(basename "$folder")/README.md, says what is coming."
+    log "$(say "Level {number} ({title}) has no '{action}' step yet: its page, labs/{folder}/README.md, says what is coming." \
+      number="$number" title="$title" action="$action" folder="$(basename "$folder")")"
     exit 2
   fi
   # shellcheck source=lib/converge.sh

@@ -23,7 +23,8 @@ def chromium():
 
 
 @pytest.fixture(scope="module")
-def report(built_site, tmp_path_factory):
+def report(built_site, built_site_ja, tmp_path_factory):
+    """Every page of both editions: the Japanese site is built into ja/ of the English one."""
     return check_site(built_site, tmp_path_factory.mktemp("screenshots"))
 
 
@@ -31,7 +32,7 @@ def test_every_page_loads_clean_with_working_copy_buttons(report):
     assert report.ok, report.text()
     assert len(report.checks) >= 10
     names = {check.url.removeprefix(report.base) for check in report.checks}
-    assert {"docs/index.html", LEVEL_0, "labs/05-istio/README.html"} <= names
+    assert {"docs/index.html", LEVEL_0, "labs/05-istio/README.html", "ja/docs/index.html", "ja/" + LEVEL_0} <= names
 
 
 def test_copy_buttons_copy_commands_without_prompts(report):
@@ -44,7 +45,7 @@ def test_copy_buttons_copy_commands_without_prompts(report):
 
 def test_screenshots_are_written_for_review(report):
     names = sorted(path.name for path in report.screenshots)
-    assert names == ["landing.png", "level-5.png"]
+    assert names == ["landing-ja.png", "landing.png", "level-5-ja.png", "level-5.png"]
     for path in report.screenshots:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
 

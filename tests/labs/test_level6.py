@@ -118,6 +118,19 @@ def test_the_starting_state_fails(started, tmp_path):
     assert "no Knative controller has reconciled it yet" in graded.check("l6-ready")["mismatches"][0]
 
 
+def test_the_starting_state_fails_in_japanese_with_english_ids_in_json(started, tmp_path, monkeypatch):
+    """WORKSHOP_LANG=ja: titles, hints and summary in Japanese; the JSON keeps the English ids and titles."""
+    monkeypatch.setenv("WORKSHOP_LANG", "ja")
+    graded = grade(LEVEL, started, tmp_path)
+    assert graded.returncode == 1
+    assert "レベル6(Knativeによるサーバーレス)をコンテキスト" in graded.stdout
+    assert "✗ l6-scale-to-zero invoiceはしばらくリクエストがなければゼロまでスケールできる" in graded.stdout
+    assert "ヒント: ゼロまでスケールできるようにしてください" in graded.stdout
+    assert "スキップ: 実クラスターが必要です" in graded.stdout and "次にやること: " in graded.stdout
+    assert graded.check("l6-scale-to-zero")["title"] == "invoice may scale to zero after a short quiet spell"
+    assert set(graded.by_status()["failed"]) == ALL_CHECKS - {"l6-configured"} - NEEDS_A_REAL_CLUSTER
+
+
 @pytest.fixture(scope="module")
 def solved(started: Path) -> Path:
     lab("solve", LEVEL, started)
@@ -148,6 +161,14 @@ def test_with_knatives_status_every_check_passes(solved, api_client, tmp_path):
     graded = grade(LEVEL, solved, tmp_path)
     assert graded.returncode == 0, graded.stdout
     assert graded.by_status() == {"passed": ALL_CHECKS - NEEDS_A_REAL_CLUSTER, "skipped": NEEDS_A_REAL_CLUSTER}
+
+
+def test_the_passing_level_says_so_in_japanese(solved, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKSHOP_LANG", "ja")
+    graded = grade(LEVEL, solved, tmp_path)
+    assert graded.returncode == 0, graded.stdout
+    assert "レベル6は完了です。次はレベル7です: make lab-7" in graded.stdout
+    assert "✓ l6-ready KnativeのService invoiceがReady" in graded.stdout
 
 
 def test_a_split_knative_has_not_applied_yet_fails(solved, api_client, tmp_path):

@@ -3,6 +3,7 @@
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 
@@ -55,8 +56,10 @@ def test_a_level_without_an_action_says_what_is_coming(repo_root: Path, tmp_path
     lab_dir = tmp_path / "09-fake"
     lab_dir.mkdir()
     (lab_dir / "lab.sh").write_text("deploy() { echo deployed; }\n")  # no solve() yet
-    fake_workshop = tmp_path / "workshop"  # stands in for `workshop lab folder|title N`
-    fake_workshop.write_text(f'#!/bin/sh\n[ "$2" = folder ] && echo {lab_dir} || echo Fake\n')
+    fake_workshop = tmp_path / "workshop"  # stands in for `workshop lab folder|title N`; `lab say` is the real one
+    real_workshop = Path(sys.executable).parent / "workshop"
+    fake_workshop.write_text(f'#!/bin/sh\n[ "$2" = say ] && exec {real_workshop} "$@"\n'
+                             f'[ "$2" = folder ] && echo {lab_dir} || echo Fake\n')
     fake_workshop.chmod(0o755)
     done = subprocess.run([str(repo_root / "scripts" / "lab.sh"), "solve", "9"], cwd=repo_root, capture_output=True,
                           text=True, timeout=60, env={**os.environ, "WORKSHOP": str(fake_workshop)})

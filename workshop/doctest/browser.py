@@ -38,7 +38,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 TIMEOUT_MS = 30_000
 # Pages of the site that get a screenshot for review, and their file names.
-SCREENSHOTS = {"docs/index.html": "landing.png", "labs/05-istio/README.html": "level-5.png"}
+SCREENSHOTS = {"docs/index.html": "landing.png", "labs/05-istio/README.html": "level-5.png",
+               "ja/docs/index.html": "landing-ja.png", "ja/labs/05-istio/README.html": "level-5-ja.png"}
 PROMPT = "$ "
 
 

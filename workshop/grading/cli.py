@@ -22,6 +22,7 @@ from workshop.grading.engine import ContainerEngine, lab_target
 from workshop.grading.kube import CannotCheck, Cluster
 from workshop.grading.results import ERROR, FAILED, RunResult, keep, learner_name, now_iso, write_json, write_junit
 from workshop.grading.render import header, render_text, use_colour
+from workshop.i18n import _
 from workshop.levels import level as find_level
 
 EXIT_PASSED, EXIT_FAILED, EXIT_CANNOT_CHECK = 0, 1, 2
@@ -60,8 +61,8 @@ def main(argv: list[str]) -> int:
     result = RunResult(level=lab.number, title=lab.title, context=args.context or "", server="?",
                        learner=learner_name(), started=now_iso())
     if not checks_dir.is_dir():
-        print(f"Level {lab.number} ({lab.title}) has no checks yet: its page, labs/{lab.slug}/README.md, "
-              "says how to verify it by hand.")
+        print(_("Level {level} ({title}) has no checks yet: its page, labs/{slug}/README.md, "
+                "says how to verify it by hand.").format(level=lab.number, title=_(lab.title), slug=lab.slug))
         return EXIT_CANNOT_CHECK
 
     cluster, header_shown = None, False

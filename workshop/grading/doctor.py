@@ -23,13 +23,14 @@ from dataclasses import dataclass
 
 from workshop import engine, laptop
 from workshop.engine import EngineInfo
+from workshop.i18n import N_, _
 from workshop.versions import all_versions
 
 COMMAND_TIMEOUT = 5.0
 OK, WARN, FAIL = "ok", "warn", "fail"
 MARKS = {OK: "✓", WARN: "!", FAIL: "✗"}
 VERSION_PATTERN = re.compile(r"v?(\d+\.\d+\.\d+)")
-SETUP = "see Level 0 (labs/00-setup)"
+SETUP = N_("see Level 0 (labs/00-setup)")
 
 
 @dataclass(frozen=True)
@@ -87,20 +88,22 @@ def compare(found: str, pinned: str, minor_skew: bool) -> bool:
 
 def check_tool(tool: Tool, versions: dict[str, str]) -> Finding:
     pinned = versions.get(tool.pin_key, "") if tool.pin_key else ""
-    install = f"Install {tool.name} {pinned}: {SETUP}"
+    install = _("Install {tool} {version}: {setup}").format(tool=tool.name, version=pinned, setup=_(SETUP))
     if shutil.which(tool.name) is None:
-        return Finding(FAIL if tool.required else WARN, f"{tool.name}: not found" +
-                       ("" if tool.required else " (needed from a later level on)"), install)
+        return Finding(FAIL if tool.required else WARN, _("{tool}: not found").format(tool=tool.name) +
+                       ("" if tool.required else _(" (needed from a later level on)")), install)
     status, output = run([tool.name, *tool.args])
     if status == 124:
-        return Finding(FAIL, f"{tool.name}: `{tool.name} {' '.join(tool.args)}` did not answer in {COMMAND_TIMEOUT:.0f}s",
-                       f"Reinstall it: {SETUP}")
+        return Finding(FAIL, _("{tool}: `{command}` did not answer in {seconds}s").format(
+            tool=tool.name, command=" ".join((tool.name, *tool.args)), seconds=f"{COMMAND_TIMEOUT:.0f}"),
+            _("Reinstall it: {setup}").format(setup=_(SETUP)))
     found = parse_version(output)
     if found is None:
-        return Finding(WARN, f"{tool.name}: cannot read its version", install)
+        return Finding(WARN, _("{tool}: cannot read its version").format(tool=tool.name), install)
     if pinned and not compare(found, pinned, tool.minor_skew):
-        return Finding(WARN, f"{tool.name} {found} (the workshop is tested with {pinned})", install)
-    return Finding(OK, f"{tool.name} {found}" + (f" (pinned {pinned})" if pinned else ""))
+        return Finding(WARN, _("{tool} {found} (the workshop is tested with {pinned})").format(
+            tool=tool.name, found=found, pinned=pinned), install)
+    return Finding(OK, f"{tool.name} {found}" + (_(" (pinned {pinned})").format(pinned=pinned) if pinned else ""))
 
 
 def check_engine(env=None, runner=None) -> tuple[list[Finding], EngineInfo | None]:
@@ -108,10 +111,10 @@ def check_engine(env=None, runner=None) -> tuple[list[Finding], EngineInfo | Non
     options = {"env": os.environ if env is None else env, **({"runner": runner} if runner else {})}
     choice = engine.choose_engine(**options)
     if choice.name is None:
-        return [Finding(FAIL, f"container engine: none answers ({choice.why})",
-                        "Start Docker Desktop (or `sudo systemctl start docker`), or install Podman and "
-                        f"`podman machine start` on macOS/Windows: {SETUP}")], None
-    findings = [Finding(OK, f"container engine: {choice.name} ({choice.why})")]
+        return [Finding(FAIL, _("container engine: none answers ({why})").format(why=choice.why),
+                        _("Start Docker Desktop (or `sudo systemctl start docker`), or install Podman and "
+                          "`podman machine start` on macOS/Windows: {setup}").format(setup=_(SETUP)))], None
+    findings = [Finding(OK, _("container engine: {name} ({why})").format(name=choice.name, why=choice.why))]
     provider = engine.kind_provider(**options)
     if provider and provider != choice.name:
         findings.append(Finding(WARN, f"kind will create the cluster on {provider}, not {choice.name} "
@@ -134,21 +137,23 @@ def check_cluster(context: str | None, kubeconfig: str | None) -> list[Finding]:
     try:
         info = current_context(context)
         if info.is_local:
-            findings.append(Finding(OK, f"kube context {info.name} is local ({info.server})"))
+            findings.append(Finding(OK, _("kube context {name} is local ({server})").format(
+                name=info.name, server=info.server)))
         else:
-            findings.append(Finding(WARN, f"kube context {info.name} is not a local cluster ({info.server})",
-                                    "make lab-N refuses it: kubectl config use-context kind-workshop"))
+            findings.append(Finding(WARN, _("kube context {name} is not a local cluster ({server})").format(
+                name=info.name, server=info.server),
+                _("make lab-N refuses it: kubectl config use-context kind-workshop")))
     except ContextError as error:
-        return [Finding(FAIL, "no kube context", str(error))]
+        return [Finding(FAIL, _("no kube context"), str(error))]
     try:
         cluster = Cluster.connect(context=context, kubeconfig=kubeconfig)
         try:
             version = cluster.preflight()
-            findings.append(Finding(OK, f"cluster answers: Kubernetes {version}"))
+            findings.append(Finding(OK, _("cluster answers: Kubernetes {version}").format(version=version)))
         finally:
             cluster.close()
     except CannotCheck as error:
-        findings.append(Finding(FAIL, "cluster does not answer", str(error)))
+        findings.append(Finding(FAIL, _("cluster does not answer"), str(error)))
     return findings
 
 
@@ -196,5 +201,5 @@ def main(argv: list[str]) -> int:
     for finding in findings:
         print(finding.line())
     problems = [finding for finding in findings if finding.status == FAIL]
-    print(f"\n{len(problems)} problem(s) to fix." if problems else "\nAll set.")
+    print("\n" + (_("{count} problem(s) to fix.").format(count=len(problems)) if problems else _("All set.")))
     return 1 if problems else 0

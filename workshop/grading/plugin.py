@@ -27,10 +27,11 @@ from workshop.grading.kube import CannotCheck, Cluster, Transient
 from workshop.grading.matcher import MISSING, PRESENT, Mismatch, Ordered, match, render, strip_server_fields
 from workshop.grading.results import ERROR, FAILED, PASSED, SKIPPED, CheckResult
 from workshop.grading.spec import DEFAULT_TIMEOUT, CheckFailed, CheckSpec, object_ref
+from workshop.i18n import N_
 
 POLL_SECONDS = 0.25  # first pause between re-reads; doubles up to MAX_POLL_SECONDS
 MAX_POLL_SECONDS = 1.0
-NEEDS_REAL_CLUSTER = "needs a real cluster: the sim cluster has no kubelet or pod network (run it on kind)"
+NEEDS_REAL_CLUSTER = N_("needs a real cluster: the sim cluster has no kubelet or pod network (run it on kind)")
 
 
 PLUGIN_KEY = pytest.StashKey["GradingPlugin"]()

@@ -15,8 +15,10 @@
 from __future__ import annotations
 
 import os
+from unicodedata import east_asian_width
 
 from workshop.grading.results import ERROR, FAILED, PASSED, SKIPPED, RunResult
+from workshop.i18n import _, language, ngettext
 
 MARKS = {PASSED: "✓", FAILED: "✗", ERROR: "!", SKIPPED: "-"}
 COLOURS = {PASSED: "32", FAILED: "31", ERROR: "33", SKIPPED: "90"}
@@ -30,12 +32,15 @@ ENGINES = ("docker", "podman")
 
 
 def header(result: RunResult) -> str:
+    level, title = result.level, _(result.title)
     if result.server in ("", "?"):
-        return f"Grading level {result.level} ({result.title}): no cluster to grade"
+        return _("Grading level {level} ({title}): no cluster to grade").format(level=level, title=title)
     if result.context in ENGINES:  # a level that grades the container engine, not a cluster
-        return f"Grading level {result.level} ({result.title}) on your container engine ({result.server})"
+        return _("Grading level {level} ({title}) on your container engine ({server})").format(
+            level=level, title=title, server=result.server)
     version = f", Kubernetes {result.server_version}" if result.server_version else ""
-    return f"Grading level {result.level} ({result.title}) on context {result.context or '?'} ({result.server}{version})"
+    return _("Grading level {level} ({title}) on context {context} ({server})").format(
+        level=level, title=title, context=result.context or "?", server=f"{result.server}{version}")
 
 
 def render_text(result: RunResult, colour: bool = False, verbose: bool = True, with_header: bool = True) -> str:
@@ -43,54 +48,86 @@ def render_text(result: RunResult, colour: bool = False, verbose: bool = True, w
         return f"\033[{COLOURS[status]}m{text}\033[0m" if colour else text
 
     lines = [header(result), ""] if with_header else []
-    width = max([len(f"{item.id} {item.title}") for item in result.checks] + [20])
+    labels = {item.id: f"{item.id} {_(item.title)}" for item in result.checks}
+    width = max([display_width(label) for label in labels.values()] + [20])
     for item in result.checks:
-        label = f"{item.id} {item.title}".ljust(width)
+        label = pad(labels[item.id], width)
         if item.status == SKIPPED:
-            lines.append(paint(SKIPPED, f"{MARKS[SKIPPED]} {label}  skipped: {item.message}"))
+            lines.append(paint(SKIPPED, f"{MARKS[SKIPPED]} {label}  " +
+                               _("skipped: {reason}").format(reason=_(item.message))))
             continue
         lines.append(paint(item.status, f"{MARKS[item.status]} {label}  {item.earned}/{item.points}"))
         if item.status in (FAILED, ERROR):
-            lines.append(f"    hint: {item.hint}" if item.status == FAILED else f"    {item.message}")
+            lines.append("    " + _("hint: {hint}").format(hint=translated_hint(item.hint))
+                         if item.status == FAILED else f"    {_(item.message)}")
             if item.status == FAILED and item.message:
-                lines.append(f"    {item.message}")
+                lines.append(f"    {_(item.message)}")
             lines += [f"    {mismatch}" for mismatch in item.mismatches]
             if verbose:
                 lines += [f"    · {line}" for line in item.diagnostics]
             if item.docs:
-                lines.append(f"    docs: {item.docs}")
+                lines.append("    " + _("docs: {url}").format(url=localized_docs(item.docs)))
     if result.checks:
         lines.append("")
     lines += summary(result)
     return "\n".join(lines)
 
 
+def display_width(text: str) -> int:
+    """Columns a terminal gives ``text``: East Asian wide characters take two."""
+    return sum(2 if east_asian_width(char) in ("W", "F") else 1 for char in text)
+
+
+def pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - display_width(text))
+
+
+LOCAL_SITE = "http://127.0.0.1:8000/"  # the workshop site as `make serve` serves it
+
+
+def localized_docs(url: str) -> str:
+    """A link into the local workshop site points at the learner's language (Japanese: /ja/)."""
+    if language() != "en" and url.startswith(LOCAL_SITE):
+        return f"{LOCAL_SITE}{language()}/{url[len(LOCAL_SITE):]}"
+    return url
+
+
+def translated_hint(hint: str) -> str:
+    """A check's hint in the learner's language. The hints a check gives for the causes it found
+    (joined with a space) are translated as a whole when the catalog has that text."""
+    return _(hint)
+
+
 def summary(result: RunResult) -> list[str]:
     if result.cannot_check:
-        return ["Could not check this level:"] + [f"  {sentence}" for sentence in dict.fromkeys(result.cannot_check)]
+        return [_("Could not check this level:")] + [f"  {_(sentence)}" for sentence in dict.fromkeys(result.cannot_check)]
     passed = sum(1 for item in result.checks if item.status == PASSED)
     skipped = sum(1 for item in result.checks if item.status == SKIPPED)
     counted = len(result.checks) - skipped
-    extra = f" ({skipped} need{'s' if skipped == 1 else ''} a real cluster)" if skipped else ""
-    lines = [f"Score: {result.earned}/{result.total} points, {passed} of {counted} checks passed{extra}."]
+    extra = ngettext(" ({count} needs a real cluster)", " ({count} need a real cluster)", skipped).format(
+        count=skipped) if skipped else ""
+    lines = [_("Score: {earned}/{total} points, {passed} of {counted} checks passed{extra}.").format(
+        earned=result.earned, total=result.total, passed=passed, counted=counted, extra=extra)]
     lines.append(next_step(result))
     return lines
 
 
 def next_step(result: RunResult) -> str:
+    level = result.level
     errors = [item for item in result.checks if item.status == ERROR]
     if errors:
-        return f"Next: {errors[0].message}"
+        return _("Next: {what}").format(what=_(errors[0].message))
     failed = [item for item in result.checks if item.status == FAILED]
     if failed:
-        hint = failed[0].hint.rstrip()
-        hint += "" if hint.endswith((".", "!", "?")) else "."
-        return (f"Next: {hint} Then run make check-{result.level} again "
-                f"(just after a change, make check-{result.level} CHECK_ARGS='--wait 60' waits for the cluster to settle).")
+        hint = translated_hint(failed[0].hint).rstrip()
+        hint += "" if hint.endswith((".", "!", "?", "。")) else "."
+        return _("Next: {hint} Then run make check-{level} again (just after a change, make check-{level} "
+                 "CHECK_ARGS='--wait 60' waits for the cluster to settle).").format(hint=hint, level=level)
     if result.not_selected:
-        return (f"Every selected check passes; {result.not_selected} other check(s) of level {result.level} "
-                f"were not run: make check-{result.level} grades the whole level.")
-    following = result.level + 1
+        return _("Every selected check passes; {count} other check(s) of level {level} were not run: "
+                 "make check-{level} grades the whole level.").format(count=result.not_selected, level=level)
+    following = level + 1
     if following <= 7:
-        return f"Level {result.level} is done. Next: level {following}, make lab-{following}."
-    return f"Level {result.level} is done: that was the last level. Well done!"
+        return _("Level {level} is done. Next: level {following}, make lab-{following}.").format(
+            level=level, following=following)
+    return _("Level {level} is done: that was the last level. Well done!").format(level=level)

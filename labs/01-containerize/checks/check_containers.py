@@ -6,7 +6,7 @@ import os
 import urllib.error
 import urllib.request
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 from workshop.grading.engine import health_command, health_status
 
 GATEWAY_URL = os.environ.get("WORKSHOP_GATEWAY_URL", "http://127.0.0.1:8080")
@@ -18,9 +18,9 @@ def image_ref(service: str) -> str:
     return f"localhost/workshop/{service}:dev"
 
 
-@check(id="l1-images", title="the four images are built, with their labels", step="build", points=2, timeout=0,
-       hint="Build them from the services folder: docker build -f services/<service>/Dockerfile "
-       "-t localhost/workshop/<service>:dev services (Step 2 builds all four in one loop).", docs=f"{DOCS}#step-2-build-the-four-images")
+@check(id="l1-images", title=N_("the four images are built, with their labels"), step="build", points=2, timeout=0,
+       hint=N_("Build them from the services folder: docker build -f services/<service>/Dockerfile "
+       "-t localhost/workshop/<service>:dev services (Step 2 builds all four in one loop)."), docs=f"{DOCS}#step-2-build-the-four-images")
 def check_images(engine, services):
     with verify() as v:
         for service in services:
@@ -38,18 +38,18 @@ def running(engine, service: str, v) -> dict | None:
     return containers[0]
 
 
-@check(id="l1-running", title="a container of each image is running", step="compose", points=2, timeout=5,
-       hint="Start the application: docker compose up -d (docker compose ps shows what runs; "
-       "docker compose logs <service> says why one stopped).", docs=f"{DOCS}#step-4-run-the-application-with-compose")
+@check(id="l1-running", title=N_("a container of each image is running"), step="compose", points=2, timeout=5,
+       hint=N_("Start the application: docker compose up -d (docker compose ps shows what runs; "
+       "docker compose logs <service> says why one stopped)."), docs=f"{DOCS}#step-4-run-the-application-with-compose")
 def check_running(engine, services):
     with verify() as v:
         for service in services:
             running(engine, service, v)
 
 
-@check(id="l1-non-root", title="every container runs as the non-root user 10001", step="compose", timeout=0,
-       hint="Keep `USER 10001:10001` in the Dockerfile and do not override it (no `user: root` in compose.yaml), "
-       "then rebuild: docker compose up -d --build", docs=f"{DOCS}#step-1-read-a-dockerfile")
+@check(id="l1-non-root", title=N_("every container runs as the non-root user 10001"), step="compose", timeout=0,
+       hint=N_("Keep `USER 10001:10001` in the Dockerfile and do not override it (no `user: root` in compose.yaml), "
+       "then rebuild: docker compose up -d --build"), docs=f"{DOCS}#step-1-read-a-dockerfile")
 def check_non_root(engine, services, testinfra_host):
     with verify() as v:
         for service in services:
@@ -61,9 +61,9 @@ def check_non_root(engine, services, testinfra_host):
                 v.fail(f"container/{container['Name'].lstrip('/')}.uid", 10001, uid)
 
 
-@check(id="l1-healthy", title="every container passes its health check", step="compose", timeout=5,
-       hint="A container that fails its health check says why in its log: docker compose logs <service>. "
-       "Most often a data folder it cannot write (keep the volume on /data).", docs=f"{DOCS}#troubleshooting")
+@check(id="l1-healthy", title=N_("every container passes its health check"), step="compose", timeout=5,
+       hint=N_("A container that fails its health check says why in its log: docker compose logs <service>. "
+       "Most often a data folder it cannot write (keep the volume on /data)."), docs=f"{DOCS}#troubleshooting")
 def check_healthy(engine, services, testinfra_host):
     with verify() as v:
         for service in services:
@@ -86,9 +86,9 @@ def check_healthy(engine, services, testinfra_host):
                 v.fail(f"container/{name}.healthcheck", "exit status 0", "non-zero")
 
 
-@check(id="l1-gateway", title="the gateway answers with all four hops", step="compose", points=2, timeout=10,
-       hint="Open http://127.0.0.1:8080/: a hop that is missing or not 200 names the service to look at "
-       "(docker compose ps, then docker compose logs <service>).", docs=f"{DOCS}#step-4-run-the-application-with-compose")
+@check(id="l1-gateway", title=N_("the gateway answers with all four hops"), step="compose", points=2, timeout=10,
+       hint=N_("Open http://127.0.0.1:8080/: a hop that is missing or not 200 names the service to look at "
+       "(docker compose ps, then docker compose logs <service>)."), docs=f"{DOCS}#step-4-run-the-application-with-compose")
 def check_gateway(services):
     url = f"{GATEWAY_URL}/api/customers/1/summary"
     with verify() as v:

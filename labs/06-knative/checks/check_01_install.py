@@ -1,6 +1,6 @@
 """Step "install": Knative Serving with Kourier, configured for a laptop cluster."""
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 
 from level6_knative import KNATIVE_NAMESPACE
 
@@ -16,10 +16,10 @@ SETTINGS = (
 CONTROLLERS = ("activator", "autoscaler", "controller", "webhook", "net-kourier-controller")
 
 
-@check(id="l6-configured", title="Knative Serving is configured for Kourier, sslip.io URLs and local images",
+@check(id="l6-configured", title=N_("Knative Serving is configured for Kourier, sslip.io URLs and local images"),
        step="install", points=1, timeout=0,
-       hint="Run make lab-6, which installs Knative and patches its ConfigMaps with labs/06-knative/install/*.yaml "
-       "(kubectl -n knative-serving patch configmap/config-network --type merge --patch-file ...).",
+       hint=N_("Run make lab-6, which installs Knative and patches its ConfigMaps with labs/06-knative/install/*.yaml "
+       "(kubectl -n knative-serving patch configmap/config-network --type merge --patch-file ...)."),
        docs="https://knative.dev/docs/serving/configuration/config-defaults/")
 def check_configured(cluster):
     with verify() as v:
@@ -36,10 +36,10 @@ def check_configured(cluster):
                        "<not set>" if value is None else repr(value), config_map)
 
 
-@check(id="l6-controllers", title="Knative's and Kourier's controllers are running", step="install", points=1,
+@check(id="l6-controllers", title=N_("Knative's and Kourier's controllers are running"), step="install", points=1,
        data_plane=True, timeout=2,
-       hint="Wait for them: kubectl -n knative-serving get pods and kubectl -n kourier-system get pods "
-       "(a pod that is not Running says why in kubectl describe pod).", docs=DOCS)
+       hint=N_("Wait for them: kubectl -n knative-serving get pods and kubectl -n kourier-system get pods "
+       "(a pod that is not Running says why in kubectl describe pod)."), docs=DOCS)
 def check_controllers(cluster):
     with verify() as v:
         for name in CONTROLLERS:

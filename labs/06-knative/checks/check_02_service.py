@@ -1,6 +1,6 @@
 """Steps "deploy" and "scale to zero": invoice is a Ready Knative Service that may scale to zero."""
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 
 from level6_knative import AUTOSCALING, KNATIVE_NAMESPACE, NAMESPACE, SERVICE, SERVING, ready_problem, \
     template_annotations
@@ -8,9 +8,9 @@ from level6_knative import AUTOSCALING, KNATIVE_NAMESPACE, NAMESPACE, SERVICE, S
 DOCS = "https://knative.dev/docs/serving/"
 
 
-@check(id="l6-ready", title="the Knative Service invoice is Ready", step="deploy", points=2, timeout=2,
-       hint="Ask Knative why not: kubectl -n serverless get ksvc,revisions invoice, then kubectl -n serverless "
-       "describe revision <name> (an image that is not loaded: kind load docker-image localhost/workshop/invoice:dev).",
+@check(id="l6-ready", title=N_("the Knative Service invoice is Ready"), step="deploy", points=2, timeout=2,
+       hint=N_("Ask Knative why not: kubectl -n serverless get ksvc,revisions invoice, then kubectl -n serverless "
+       "describe revision <name> (an image that is not loaded: kind load docker-image localhost/workshop/invoice:dev)."),
        docs=DOCS + "services/creating-services/")
 def check_ready(cluster):
     service = cluster.get("Service", SERVICE, NAMESPACE, SERVING)
@@ -21,10 +21,10 @@ def check_ready(cluster):
                 v.fail(f"ksvc/{SERVICE}.status.conditions[Ready]", "True", problem, service)
 
 
-@check(id="l6-scale-to-zero", title="invoice may scale to zero after a short quiet spell", step="scale to zero",
+@check(id="l6-scale-to-zero", title=N_("invoice may scale to zero after a short quiet spell"), step="scale to zero",
        points=2, timeout=0,
-       hint="Let it scale to zero: set autoscaling.knative.dev/min-scale: \"0\" on the revision template, as "
-       "labs/06-knative/manifests/service-invoice-v1.yaml does, then kubectl apply -f it.",
+       hint=N_("Let it scale to zero: set autoscaling.knative.dev/min-scale: \"0\" on the revision template, as "
+       "labs/06-knative/manifests/service-invoice-v1.yaml does, then kubectl apply -f it."),
        docs=DOCS + "autoscaling/scale-to-zero/")
 def check_scale_to_zero(cluster):
     service = cluster.get("Service", SERVICE, NAMESPACE, SERVING)

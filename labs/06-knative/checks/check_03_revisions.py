@@ -1,6 +1,6 @@
 """Steps "revisions" and "traffic split": two named revisions, 80/20 between them, with tags."""
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 
 from level6_knative import NAMESPACE, REVISIONS, SERVICE, SERVING, SPLIT, ready_problem, routes, split_problems
 
@@ -8,10 +8,10 @@ DOCS = "https://knative.dev/docs/serving/traffic-management/"
 SPLIT_TEXT = ", ".join(f"{name} {percent}% tag {tag}" for name, percent, tag in SPLIT)
 
 
-@check(id="l6-revisions", title="invoice has the revisions invoice-v1 and invoice-v2, both Ready", step="revisions",
+@check(id="l6-revisions", title=N_("invoice has the revisions invoice-v1 and invoice-v2, both Ready"), step="revisions",
        points=2, timeout=2,
-       hint="Name each revision in spec.template.metadata.name: apply labs/06-knative/manifests/service-invoice-v1.yaml, "
-       "then service-invoice-v2-candidate.yaml; kubectl -n serverless get revisions lists them.",
+       hint=N_("Name each revision in spec.template.metadata.name: apply labs/06-knative/manifests/service-invoice-v1.yaml, "
+       "then service-invoice-v2-candidate.yaml; kubectl -n serverless get revisions lists them."),
        docs="https://knative.dev/docs/serving/revisions/")
 def check_revisions(cluster):
     revisions = cluster.list("Revision", NAMESPACE, SERVING, selector={"serving.knative.dev/service": SERVICE})
@@ -29,8 +29,8 @@ def check_revisions(cluster):
 
 
 @check(id="l6-traffic", title=f"traffic is split {SPLIT_TEXT}", step="traffic split", points=2, timeout=2,
-       hint="Apply the split: kubectl apply -f labs/06-knative/manifests/service-invoice-80-20.yaml, then "
-       "kubectl -n serverless get ksvc invoice -o jsonpath='{.status.traffic}' shows what Knative routes.",
+       hint=N_("Apply the split: kubectl apply -f labs/06-knative/manifests/service-invoice-80-20.yaml, then "
+       "kubectl -n serverless get ksvc invoice -o jsonpath='{.status.traffic}' shows what Knative routes."),
        docs=DOCS)
 def check_traffic(cluster):
     service = cluster.get("Service", SERVICE, NAMESPACE, SERVING)

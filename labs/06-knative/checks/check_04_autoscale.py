@@ -1,14 +1,14 @@
 """Step "autoscale": invoice scales on concurrent requests, with a load generator beside it."""
 
-from workshop.grading import PRESENT, check, verify
+from workshop.grading import N_, PRESENT, check, verify
 
 from level6_knative import AUTOSCALING, NAMESPACE, SERVICE, SERVING
 
 
-@check(id="l6-concurrency", title="invoice autoscales on concurrency, with a hard limit per pod", step="autoscale",
+@check(id="l6-concurrency", title=N_("invoice autoscales on concurrency, with a hard limit per pod"), step="autoscale",
        points=1, timeout=0,
-       hint="Set autoscaling.knative.dev/metric: concurrency and autoscaling.knative.dev/target on the revision "
-       "template, and containerConcurrency in its spec (see labs/06-knative/manifests/service-invoice-80-20.yaml).",
+       hint=N_("Set autoscaling.knative.dev/metric: concurrency and autoscaling.knative.dev/target on the revision "
+       "template, and containerConcurrency in its spec (see labs/06-knative/manifests/service-invoice-80-20.yaml)."),
        docs="https://knative.dev/docs/serving/autoscaling/concurrency/")
 def check_concurrency(cluster):
     with verify() as v:
@@ -19,8 +19,8 @@ def check_concurrency(cluster):
         }}}, ref=f"ksvc/{SERVICE} (namespace {NAMESPACE})")
 
 
-@check(id="l6-loadgen", title="a load generator targets invoice", step="autoscale", points=1, timeout=0,
-       hint="Deploy it: kubectl apply -f labs/06-knative/manifests/app-loadgen.yaml (it idles until you POST /bursts).",
+@check(id="l6-loadgen", title=N_("a load generator targets invoice"), step="autoscale", points=1, timeout=0,
+       hint=N_("Deploy it: kubectl apply -f labs/06-knative/manifests/app-loadgen.yaml (it idles until you POST /bursts)."),
        docs="https://knative.dev/docs/serving/autoscaling/")
 def check_loadgen(cluster):
     with verify() as v:

@@ -1,6 +1,6 @@
 """Step "install": two primaries of one mesh, on two networks, under one root CA."""
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 
 from level7_mesh import ISTIO_NAMESPACE, NETWORK_LABEL, mesh_values, secret_text
 
@@ -8,9 +8,9 @@ DOCS = "https://istio.io/latest/docs/setup/install/multicluster/multi-primary_mu
 AVAILABLE = {"status": {"conditions": [{"type": "Available", "status": "True"}]}}
 
 
-@check(id="l7-control-planes", title="istiod is running in both clusters", step="install", points=2, timeout=5,
-       hint="Install Istio in both: make lab-7 (it runs istioctl install with labs/07-multicluster/install/istio-east.yaml "
-       "and istio-west.yaml); kubectl --context kind-west -n istio-system get pods says what is not running.",
+@check(id="l7-control-planes", title=N_("istiod is running in both clusters"), step="install", points=2, timeout=5,
+       hint=N_("Install Istio in both: make lab-7 (it runs istioctl install with labs/07-multicluster/install/istio-east.yaml "
+       "and istio-west.yaml); kubectl --context kind-west -n istio-system get pods says what is not running."),
        docs=DOCS)
 def check_control_planes(clusters):
     with verify() as v:
@@ -19,10 +19,10 @@ def check_control_planes(clusters):
                     ref=f"[{name}] deployment/istiod (namespace {ISTIO_NAMESPACE})")
 
 
-@check(id="l7-one-mesh", title="one meshID, a distinct cluster name and network per cluster", step="install",
+@check(id="l7-one-mesh", title=N_("one meshID, a distinct cluster name and network per cluster"), step="install",
        points=1, timeout=0,
-       hint="Install each cluster with its own file (values.global: meshID workshop-mesh, multiCluster.clusterName and "
-       "network of its own), and label istio-system with topology.istio.io/network=network-<cluster>.",
+       hint=N_("Install each cluster with its own file (values.global: meshID workshop-mesh, multiCluster.clusterName and "
+       "network of its own), and label istio-system with topology.istio.io/network=network-<cluster>."),
        docs=DOCS)
 def check_one_mesh(clusters):
     values = {name: mesh_values(cluster.get("ConfigMap", "istio-sidecar-injector", ISTIO_NAMESPACE))
@@ -42,11 +42,11 @@ def check_one_mesh(clusters):
                        values[name]["network"] or "<its network>", label or "<not set>", namespace)
 
 
-@check(id="l7-shared-root", title="both clusters sign with intermediates of one root CA", step="install", points=2,
+@check(id="l7-shared-root", title=N_("both clusters sign with intermediates of one root CA"), step="install", points=2,
        timeout=0,
-       hint="Create the Secret cacerts in istio-system of each cluster from labs/07-multicluster/certs.sh's files, "
+       hint=N_("Create the Secret cacerts in istio-system of each cluster from labs/07-multicluster/certs.sh's files, "
        "before installing Istio (make lab-7 does both); then restart istiod: kubectl -n istio-system rollout restart "
-       "deployment/istiod.",
+       "deployment/istiod."),
        docs="https://istio.io/latest/docs/tasks/security/cert-management/plugin-ca-cert/")
 def check_shared_root(clusters):
     with verify() as v:

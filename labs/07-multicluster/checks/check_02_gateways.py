@@ -1,6 +1,6 @@
 """Step "install": an east-west gateway per cluster, open to the mesh on port 15443."""
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 
 from level7_mesh import EASTWEST, EASTWEST_PORT, ISTIO_NAMESPACE, NETWORK_LABEL, gateway_addresses, internal_ip, \
     mesh_networks, node_port
@@ -10,8 +10,8 @@ DOCS = "https://istio.io/latest/docs/setup/install/multicluster/multi-primary_mu
 
 @check(id="l7-eastwest", title=f"each cluster exposes its east-west gateway on port {EASTWEST_PORT}", step="install",
        points=2, timeout=5,
-       hint="Install it: istioctl install --context kind-<cluster> -f labs/07-multicluster/install/eastwest-gateway-<cluster>.yaml, "
-       "then kubectl --context kind-<cluster> -n istio-system get service istio-eastwestgateway.",
+       hint=N_("Install it: istioctl install --context kind-<cluster> -f labs/07-multicluster/install/eastwest-gateway-<cluster>.yaml, "
+       "then kubectl --context kind-<cluster> -n istio-system get service istio-eastwestgateway."),
        docs=DOCS + "#install-the-east-west-gateway-in-cluster1")
 def check_eastwest(clusters):
     with verify() as v:
@@ -25,9 +25,9 @@ def check_eastwest(clusters):
                     ref=f"[{name}] deployment/{EASTWEST} (namespace {ISTIO_NAMESPACE})")
 
 
-@check(id="l7-cross-network", title="the gateways pass mTLS through for every service of the mesh", step="install",
+@check(id="l7-cross-network", title=N_("the gateways pass mTLS through for every service of the mesh"), step="install",
        points=1, timeout=0,
-       hint="Apply in both clusters: kubectl --context kind-<cluster> apply -f labs/07-multicluster/manifests/gateway-cross-network.yaml",
+       hint=N_("Apply in both clusters: kubectl --context kind-<cluster> apply -f labs/07-multicluster/manifests/gateway-cross-network.yaml"),
        docs=DOCS + "#expose-services-in-cluster1")
 def check_cross_network(clusters):
     with verify() as v:
@@ -39,11 +39,11 @@ def check_cross_network(clusters):
                     ref=f"[{name}] gateway/cross-network-gateway (namespace {ISTIO_NAMESPACE})")
 
 
-@check(id="l7-mesh-networks", title="each istiod knows where the other network's east-west gateway is today",
+@check(id="l7-mesh-networks", title=N_("each istiod knows where the other network's east-west gateway is today"),
        step="install", points=1, timeout=5,
-       hint="Run make lab-7 again: it writes each cluster's node address and its east-west gateway's NodePort into "
+       hint=N_("Run make lab-7 again: it writes each cluster's node address and its east-west gateway's NodePort into "
        "meshNetworks. Node addresses change when a cluster or Docker restarts; kubectl --context kind-<cluster> get "
-       "nodes -o wide shows today's.",
+       "nodes -o wide shows today's."),
        docs="https://istio.io/latest/docs/reference/config/istio.mesh.v1alpha1/#MeshNetworks")
 def check_mesh_networks(clusters):
     with verify() as v:

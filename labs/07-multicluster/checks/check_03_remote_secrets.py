@@ -1,6 +1,6 @@
 """Step "remote secrets": each istiod may read the other cluster's API server."""
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 
 from level7_mesh import CLUSTER_ANNOTATION, ISTIO_NAMESPACE, MULTICLUSTER_LABEL, kubeconfig_servers, secret_text, \
     unreachable_from_pods
@@ -8,11 +8,11 @@ from level7_mesh import CLUSTER_ANNOTATION, ISTIO_NAMESPACE, MULTICLUSTER_LABEL,
 DOCS = "https://istio.io/latest/docs/setup/install/multicluster/multi-primary_multi-network/#enable-endpoint-discovery"
 
 
-@check(id="l7-remote-secrets", title="each cluster holds a remote secret for the other", step="remote secrets",
+@check(id="l7-remote-secrets", title=N_("each cluster holds a remote secret for the other"), step="remote secrets",
        points=3, timeout=0,
-       hint="For each pair: istioctl create-remote-secret --context kind-west --name west --server "
+       hint=N_("For each pair: istioctl create-remote-secret --context kind-west --name west --server "
        "https://<west node IP>:6443 | kubectl --context kind-east apply -f - (and the other way round). The server must "
-       "be reachable from the other cluster's pods: not 127.0.0.1, which kind writes into your kubeconfig.",
+       "be reachable from the other cluster's pods: not 127.0.0.1, which kind writes into your kubeconfig."),
        docs=DOCS)
 def check_remote_secrets(clusters):
     with verify() as v:

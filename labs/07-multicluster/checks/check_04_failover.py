@@ -1,17 +1,17 @@
 """Steps "account in both clusters" and "failover"."""
 
-from workshop.grading import PRESENT, check, verify
+from workshop.grading import N_, PRESENT, check, verify
 
 from level7_mesh import NAMESPACE, answers_from, has_ready_sidecar
 
 DOCS = "https://istio.io/latest/docs/tasks/traffic-management/locality-load-balancing/failover/"
 
 
-@check(id="l7-account-both", title="account runs, with a sidecar, in both clusters", step="account in both clusters",
+@check(id="l7-account-both", title=N_("account runs, with a sidecar, in both clusters"), step="account in both clusters",
        points=2, timeout=3,
-       hint="Deploy it in each cluster: kubectl --context kind-<cluster> apply -f labs/07-multicluster/manifests/"
+       hint=N_("Deploy it in each cluster: kubectl --context kind-<cluster> apply -f labs/07-multicluster/manifests/"
        "namespace-workshop.yaml -f labs/07-multicluster/manifests/app-account-<cluster>.yaml (and kind load "
-       "docker-image localhost/workshop/account:dev --name <cluster> first).",
+       "docker-image localhost/workshop/account:dev --name <cluster> first)."),
        docs="https://istio.io/latest/docs/ops/configuration/traffic-management/multicluster/")
 def check_account_both(clusters):
     with verify() as v:
@@ -28,10 +28,10 @@ def check_account_both(clusters):
             v.match(cluster.get("Service", "account", NAMESPACE), {}, ref=f"[{name}] service/account")
 
 
-@check(id="l7-failover", title="account prefers its own region and fails over to the other", step="failover",
+@check(id="l7-failover", title=N_("account prefers its own region and fails over to the other"), step="failover",
        points=2, timeout=0,
-       hint="Apply in both clusters: kubectl --context kind-<cluster> apply -f labs/07-multicluster/manifests/"
-       "destination-rule-account-failover.yaml (locality load balancing needs outlierDetection to act).",
+       hint=N_("Apply in both clusters: kubectl --context kind-<cluster> apply -f labs/07-multicluster/manifests/"
+       "destination-rule-account-failover.yaml (locality load balancing needs outlierDetection to act)."),
        docs=DOCS)
 def check_failover(clusters):
     with verify() as v:
@@ -42,12 +42,12 @@ def check_failover(clusters):
             }}}, ref=f"[{name}] destinationrule/account (namespace {NAMESPACE})")
 
 
-@check(id="l7-cross-cluster", title="a call from one cluster has been answered by account in the other", step="failover",
+@check(id="l7-cross-cluster", title=N_("a call from one cluster has been answered by account in the other"), step="failover",
        points=2, timeout=20, data_plane=True,
-       hint="Nothing the client in one cluster sent has been answered across clusters yet. Do step 4's calls (before "
+       hint=N_("Nothing the client in one cluster sent has been answered across clusters yet. Do step 4's calls (before "
        "the failover rule, about half go to the other cluster) or step 5's failover (account scaled to 0 in east). "
        "If the calls still stay home or fail, the path between the clusters is broken: see l7-eastwest, "
-       "l7-mesh-networks and l7-remote-secrets.",
+       "l7-mesh-networks and l7-remote-secrets."),
        docs=DOCS)
 def check_cross_cluster(clusters):
     from workshop.grading.httpprobe import ServiceProxy, probe
