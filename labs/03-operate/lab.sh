@@ -6,7 +6,8 @@
 NAMESPACE=workshop
 SERVICES=(gateway customer order account)
 ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-180s}"
-# Where metrics-server comes from. Tests point it at a local copy (no GitHub there).
+# Where metrics-server comes from: its release on GitHub, or this file when set (an event's
+# local copy of the same components.yaml, for a room without a good network).
 METRICS_SERVER_MANIFEST="${METRICS_SERVER_MANIFEST:-}"
 
 log() { echo "$*" >&2; }
@@ -15,11 +16,6 @@ apply() { kubectl apply -f "$@" >&2; }
 
 version_of() { "${WORKSHOP:-$REPO_ROOT/.venv/bin/workshop}" versions "$1"; }
 
-# KWOK's fake nodes (the test cluster) run no container: nothing for metrics-server to scrape.
-on_sim_cluster() {
-  [[ -n "$(kubectl get nodes -l type=kwok -o name 2>/dev/null)" ]]
-}
-
 metrics_server_manifest() {
   echo "${METRICS_SERVER_MANIFEST:-https://github.com/kubernetes-sigs/metrics-server/releases/download/$(version_of METRICS_SERVER_VERSION)/components.yaml}"
 }
@@ -27,10 +23,6 @@ metrics_server_manifest() {
 # metrics-server reads CPU and memory from every kubelet. kind's kubelets serve a
 # self-signed certificate, hence --kubelet-insecure-tls (a local cluster only).
 install_metrics_server() {
-  if on_sim_cluster; then
-    log "Sim cluster (fake nodes): metrics-server skipped, there is no kubelet to scrape."
-    return 0
-  fi
   apply "$(metrics_server_manifest)"
   if ! kubectl -n kube-system get deployment metrics-server -o jsonpath='{.spec.template.spec.containers[0].args}' \
       | grep -q -- --kubelet-insecure-tls; then
@@ -99,14 +91,16 @@ solve() {
   log "Level 3 is solved. make check-3 should now pass."
 }
 
-# Remove everything the level created: the namespace holds the app, and metrics-server
-# (which this level installed) goes too.
+# Remove everything the level created: metrics-server (which this level installed), then the
+# namespace that holds the app. In that order: a namespace is deleted only once every API
+# group answers, and metrics.k8s.io answers only while metrics-server runs and is reachable.
 reset() {
+  if kubectl -n kube-system get deployment metrics-server >/dev/null 2>&1 \
+      || kubectl get apiservice v1beta1.metrics.k8s.io >/dev/null 2>&1; then
+    kubectl delete --ignore-not-found -f "$(metrics_server_manifest)" >&2
+  fi
   if kubectl get namespace "$NAMESPACE" >/dev/null 2>&1; then
     kubectl delete namespace "$NAMESPACE" --wait=true --timeout=120s >&2
-  fi
-  if ! on_sim_cluster && kubectl -n kube-system get deployment metrics-server >/dev/null 2>&1; then
-    kubectl delete --ignore-not-found -f "$(metrics_server_manifest)" >&2
   fi
   log "Level 3 is reset: namespace $NAMESPACE and metrics-server are gone."
 }

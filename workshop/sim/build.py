@@ -133,8 +133,10 @@ def coredns_spec(versions: dict[str, str] | None = None) -> GoBuild:
 
 
 def node_specs() -> list[GoBuild]:
-    """Built only for the real-node sim (NODES=real): the cluster DNS."""
-    return [coredns_spec()]
+    """Built only for the real-node sim (NODES=real): the cluster DNS, and metrics-server (level 3)."""
+    from workshop.sim import metrics_server
+
+    return [coredns_spec(), metrics_server.spec()]
 
 
 def all_specs() -> list[GoBuild]:

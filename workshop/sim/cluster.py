@@ -236,8 +236,20 @@ class Sim:
     def _node_images(self, out) -> dict[str, str]:
         from workshop.sim import images
 
-        print("sim-up: building the node images (pause, CoreDNS; cached afterwards) ...", file=out, flush=True)
-        return {"pause": images.pause_image(), "coredns": images.coredns_image()}
+        from workshop.sim import metrics_server
+
+        print("sim-up: building the node images (pause, CoreDNS, metrics-server; cached afterwards) ...", file=out,
+              flush=True)
+        # metrics-server: what a kind node pulls when level 3 applies the release manifest, under that very name.
+        return {"pause": images.pause_image(), "coredns": images.coredns_image(),
+                "metrics-server": metrics_server.image()}
+
+    @staticmethod
+    def _node_image_aliases(images: dict[str, str]) -> dict[str, str]:
+        """The names the nodes know the sim's own images by, beside their local ones."""
+        from workshop.sim import metrics_server
+
+        return {images["metrics-server"]: metrics_server.release_image()} if "metrics-server" in images else {}
 
     def _clean_leftovers(self, out) -> None:
         """Report what is left of an earlier run (dead components, stale pid files) and clear it."""
@@ -332,7 +344,7 @@ class Sim:
                    everyone + containerds)
         from workshop.sim import images as node_images
 
-        node_images.load([node.socket for node in nodes], list(images.values()))
+        node_images.load([node.socket for node in nodes], list(images.values()), self._node_image_aliases(images))
         for node in nodes:
             everyone += node.start_kubelet_and_proxy(binaries)
         everyone += containerds
