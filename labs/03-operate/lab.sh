@@ -56,15 +56,25 @@ deploy() {
   log "Next: make check-3 shows what production readiness still lacks."
 }
 
-# Pods the drill left on one node stay there: a restart lets the spread constraints place them.
+# Nodes the running pods of a service are on; pods on their way out (a rollout just ended:
+# they keep their node for their grace period) do not count.
+nodes_of() {
+  kubectl -n "$NAMESPACE" get pods -l "app=$1" \
+    -o jsonpath='{range .items[*]}{.metadata.deletionTimestamp}{"|"}{.status.phase}{"|"}{.spec.nodeName}{"\n"}{end}' \
+    | awk -F'|' '$1 == "" && $2 != "Failed" && $3 != "" { print $3 }' | sort -u | grep -c . || true
+}
+
+# Pods a rollout or the drill left on one node stay there: a restart lets the spread
+# constraints place them. They only score nodes (ScheduleAnyway), so a restart may place them
+# together again: up to three tries.
 respread() {
-  local name
+  local name try
   for name in "$@"; do
-    if [[ "$(kubectl -n "$NAMESPACE" get pods -l "app=$name" --field-selector=status.phase!=Failed \
-             -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort -u | grep -c .)" -lt 2 ]]; then
+    for try in 1 2 3; do
+      [[ "$(nodes_of "$name")" -ge 2 ]] && break
       kubectl -n "$NAMESPACE" rollout restart "deployment/$name" >&2
       kubectl -n "$NAMESPACE" rollout status "deployment/$name" --timeout="$ROLLOUT_TIMEOUT" >&2
-    fi
+    done
   done
 }
 

@@ -245,8 +245,8 @@ class Sim:
                 "metrics-server": metrics_server.image()}
 
     @staticmethod
-    def _node_image_aliases(images: dict[str, str]) -> dict[str, str]:
-        """The names the nodes know the sim's own images by, beside their local ones."""
+    def _node_image_names(images: dict[str, str]) -> dict[str, str]:
+        """The names the nodes know some of the sim's own images by, instead of their local ones."""
         from workshop.sim import metrics_server
 
         return {images["metrics-server"]: metrics_server.release_image()} if "metrics-server" in images else {}
@@ -344,7 +344,7 @@ class Sim:
                    everyone + containerds)
         from workshop.sim import images as node_images
 
-        node_images.load([node.socket for node in nodes], list(images.values()), self._node_image_aliases(images))
+        node_images.load([node.socket for node in nodes], list(images.values()), self._node_image_names(images))
         for node in nodes:
             everyone += node.start_kubelet_and_proxy(binaries)
         everyone += containerds

@@ -137,18 +137,20 @@ def import_into(socket: Path, image: str, path: Path) -> None:
          f"importing {image} into the node's containerd ({socket})")
 
 
-def tag_in(socket: Path, image: str, alias: str) -> None:
-    """A second name for an imported image, as a pull of ``alias`` would have left it."""
-    _run(["ctr", f"--address={socket}", "-n", "k8s.io", "images", "tag", "--force", image, alias],
-         f"naming {image} {alias} in the node's containerd ({socket})")
+def rename_in(socket: Path, image: str, name: str) -> None:
+    """The imported image under ``name`` only, as a pull of ``name`` would have left it (the
+    kubelet reports an image by its first name: a local one would show in pod statuses)."""
+    ctr = ["ctr", f"--address={socket}", "-n", "k8s.io", "images"]
+    _run([*ctr, "tag", "--force", image, name], f"naming {image} {name} in the node's containerd ({socket})")
+    _run([*ctr, "rm", image], f"dropping the local name {image} in the node's containerd ({socket})")
 
 
-def load(sockets: list[Path], images: list[str], aliases: dict[str, str] | None = None) -> None:
-    """Import podman images into each containerd, keeping their exact names (plus ``aliases``:
-    {image: another name for it in the nodes})."""
+def load(sockets: list[Path], images: list[str], names: dict[str, str] | None = None) -> None:
+    """Import podman images into each containerd, keeping their exact names, or under the name
+    ``names`` gives ({podman image: its name in the nodes})."""
     for image in images:
         path = archive(image)
         for socket in sockets:
             import_into(socket, image, path)
-            if (aliases or {}).get(image):
-                tag_in(socket, image, aliases[image])
+            if (names or {}).get(image):
+                rename_in(socket, image, names[image])

@@ -14,7 +14,7 @@ every real node holds it from ``sim up`` on, as a kind node would after its firs
 
 In podman's store the image keeps a local name: an upstream name there would pass for the
 real, pulled image (``workshop preload`` counts such images as present). The nodes get it
-under the release's name (``images.load`` with an alias). That name is read from the rendered
+under the release's name only (``images.load`` renames it). That name is read from the rendered
 release manifest (``workshop.sim.releases``), never typed here: what runs is what the
 learner's manifest asks for.
 """
