@@ -115,6 +115,12 @@ def test_the_autoscaler_reads_the_gateways_real_cpu(solved):
     assert hpa_condition(solved, "ScalingActive")["status"] == "True"
 
 
+def restore(kubeconfig, name: str) -> None:
+    """The learner's own fix, quicker than a whole `make solve-3`: the level's manifest again."""
+    kubectl(kubeconfig, "apply", "-f", str(LAB / "manifests" / f"app-{name}.yaml"))
+    kubectl(kubeconfig, *NS, "rollout", "status", f"deployment/{name}", "--timeout=180s", timeout=240)
+
+
 def test_a_failing_liveness_probe_restarts_the_container(solved):
     """The kubelet runs the probes: a liveness probe on a path that answers 404 restarts the container."""
     patch = [{"op": "replace", "path": "/spec/template/spec/containers/0/livenessProbe/httpGet/path",
@@ -133,7 +139,7 @@ def test_a_failing_liveness_probe_restarts_the_container(solved):
         assert "Liveness probe failed: HTTP probe failed with statuscode: 404" in events, events
         assert "failed liveness probe, will be restarted" in events, events
     finally:
-        lab("solve", LEVEL, solved)
+        restore(solved, "order")
 
 
 def test_an_image_that_is_not_in_the_nodes_stalls_the_rollout_and_fails_healed(solved, tmp_path):
@@ -159,7 +165,7 @@ def test_an_image_that_is_not_in_the_nodes_stalls_the_rollout_and_fails_healed(s
         graded = grade(LEVEL, solved, tmp_path, "-k", "healed", "--wait", "60")
         assert graded.status("l3-healed") == "passed", graded.stdout
     finally:
-        lab("solve", LEVEL, solved)
+        restore(solved, "account")
 
 
 def test_a_deleted_pod_is_replaced_by_a_new_one_that_runs(solved):

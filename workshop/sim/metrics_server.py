@@ -8,9 +8,9 @@ every real node holds it from ``sim up`` on, as a kind node would after its firs
 
     >>> from workshop.sim import metrics_server
     >>> metrics_server.image()          # built once, then cached (podman's store)
-    'localhost/workshop-sim/metrics-server:v0.9.0'
+    'localhost/workshop-sim/metrics-server:<METRICS_SERVER_VERSION>'
     >>> metrics_server.release_image()  # its name inside the nodes' containerd
-    'registry.k8s.io/metrics-server/metrics-server:v0.9.0'
+    'registry.k8s.io/metrics-server/metrics-server:<METRICS_SERVER_VERSION>'
 
 In podman's store the image keeps a local name: an upstream name there would pass for the
 real, pulled image (``workshop preload`` counts such images as present). The nodes get it

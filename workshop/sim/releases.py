@@ -11,9 +11,9 @@ Stable API (the release mirror calls it; keep both signatures)::
 
     >>> from workshop.sim import releases
     >>> releases.known_urls()                 # every URL we can serve, at the pinned versions
-    ['https://github.com/kubernetes-sigs/metrics-server/releases/download/v0.9.0/components.yaml', ...]
+    ['https://github.com/kubernetes-sigs/metrics-server/releases/download/<METRICS_SERVER_VERSION>/components.yaml', ...]
     >>> releases.release_file(url)            # Path of the file that URL serves, or None if unknown
-    PosixPath('/root/.cache/microservices-workshop/releases/metrics-server@v0.9.0/components.yaml')
+    PosixPath('/root/.cache/microservices-workshop/releases/metrics-server@<METRICS_SERVER_VERSION>/components.yaml')
 
 ``release_file`` builds on first use (a module download, a kustomize render: seconds) and
 raises ``ReleaseError`` (one sentence) when a known file cannot be made.
