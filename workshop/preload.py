@@ -298,39 +298,35 @@ def source_metrics_server(found: ImageList, versions: dict[str, str]) -> None:
         text, origin = fetch(url)
     except SourceError as error:
         # The release's components.yaml is kustomize's render of the module's release overlay.
-        module = go_module_dir("sigs.k8s.io/metrics-server", versions["METRICS_SERVER_VERSION"])
-        kubectl = shutil.which("kubectl") or (str(REPO_ROOT / ".bin" / "kubectl") if (REPO_ROOT / ".bin" / "kubectl").exists() else None)
-        if module is None or kubectl is None:
+        local = _release_file(url)
+        if local is None:
             raise error
-        done = subprocess.run([kubectl, "kustomize", str(module / "manifests" / "overlays" / "release")],
-                              capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
-        if done.returncode != 0:
-            raise error
-        text = done.stdout
-        origin = "Go module cache: sigs.k8s.io/metrics-server@METRICS_SERVER_VERSION, kubectl kustomize manifests/overlays/release"
-        found.notes.append(f"metrics-server: {url} could not be fetched; rendered its release overlay from the Go module cache")
+        text = local.read_text()
+        origin = "Go module sigs.k8s.io/metrics-server@METRICS_SERVER_VERSION, kubectl kustomize manifests/overlays/release"
+        found.notes.append(f"metrics-server: {url} could not be fetched; rendered its release overlay from the Go module")
     for ref in images_in_yaml(text):
         found.add(ref, f"metrics-server (level 3): {origin}")
 
 
+def _release_file(url: str) -> Path | None:
+    """The file ``url`` serves, made from its pinned Go module (workshop/sim/releases.py), or None."""
+    try:
+        from workshop.sim.releases import ReleaseError, release_file
+
+        return release_file(url)
+    except (ImportError, ReleaseError):
+        return None
+
+
 def source_argocd(found: ImageList, versions: dict[str, str]) -> None:
     url = lab_function(4, "argocd_manifest")
-    version = versions["ARGOCD_VERSION"]
-    local = REPO_ROOT / ".cache" / "argocd" / f"install-{version}.yaml"   # level 4's own cache (lab.sh)
-    if cached_path(url).is_file():
+    local = None if cached_path(url).is_file() else _release_file(url)
+    if local is None:
         text, origin = fetch(url)
     else:
-        if not local.is_file() and shutil.which("go"):
-            subprocess.run([sys.executable, str(LAB[4] / "argocd-install-manifest.py"), version, str(local)],
-                           capture_output=True, timeout=600)
-        if local.is_file():
-            text = local.read_text()
-            origin = (f"{local.relative_to(REPO_ROOT)} (from the Go module github.com/argoproj/argo-cd/v3, "
-                      "the same install.yaml)")
-            found.notes.append(f"Argo CD: install.yaml read from {local.relative_to(REPO_ROOT)} "
-                               "(the Go module's copy), not downloaded")
-        else:
-            text, origin = fetch(url)
+        text = local.read_text()
+        origin = f"{local} (from the Go module github.com/argoproj/argo-cd/v3, the same install.yaml)"
+        found.notes.append("Argo CD: install.yaml read from the Go module's copy (workshop/sim/releases.py), not downloaded")
     for ref in images_in_yaml(text):
         found.add(ref, f"Argo CD (level 4): {origin}")
 

@@ -6,7 +6,8 @@
 NAMESPACE=workshop
 SERVICES=(gateway customer order account)
 ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-180s}"
-# Where metrics-server comes from. Tests point it at a local copy (no GitHub there).
+# Where metrics-server comes from: its release on GitHub, or this file when set (an event's
+# local copy of the same components.yaml, for a room without a good network).
 METRICS_SERVER_MANIFEST="${METRICS_SERVER_MANIFEST:-}"
 
 log() { echo "$*" >&2; }
@@ -15,11 +16,6 @@ apply() { kubectl apply -f "$@" >&2; }
 
 version_of() { "${WORKSHOP:-$REPO_ROOT/.venv/bin/workshop}" versions "$1"; }
 
-# KWOK's fake nodes (the test cluster) run no container: nothing for metrics-server to scrape.
-on_sim_cluster() {
-  [[ -n "$(kubectl get nodes -l type=kwok -o name 2>/dev/null)" ]]
-}
-
 metrics_server_manifest() {
   echo "${METRICS_SERVER_MANIFEST:-https://github.com/kubernetes-sigs/metrics-server/releases/download/$(version_of METRICS_SERVER_VERSION)/components.yaml}"
 }
@@ -27,10 +23,6 @@ metrics_server_manifest() {
 # metrics-server reads CPU and memory from every kubelet. kind's kubelets serve a
 # self-signed certificate, hence --kubelet-insecure-tls (a local cluster only).
 install_metrics_server() {
-  if on_sim_cluster; then
-    log "Sim cluster (fake nodes): metrics-server skipped, there is no kubelet to scrape."
-    return 0
-  fi
   apply "$(metrics_server_manifest)"
   if ! kubectl -n kube-system get deployment metrics-server -o jsonpath='{.spec.template.spec.containers[0].args}' \
       | grep -q -- --kubelet-insecure-tls; then
@@ -64,15 +56,25 @@ deploy() {
   log "Next: make check-3 shows what production readiness still lacks."
 }
 
-# Pods the drill left on one node stay there: a restart lets the spread constraints place them.
+# Nodes the running pods of a service are on; pods on their way out (a rollout just ended:
+# they keep their node for their grace period) do not count.
+nodes_of() {
+  kubectl -n "$NAMESPACE" get pods -l "app=$1" \
+    -o jsonpath='{range .items[*]}{.metadata.deletionTimestamp}{"|"}{.status.phase}{"|"}{.spec.nodeName}{"\n"}{end}' \
+    | awk -F'|' '$1 == "" && $2 != "Failed" && $3 != "" { print $3 }' | sort -u | grep -c . || true
+}
+
+# Pods a rollout or the drill left on one node stay there: a restart lets the spread
+# constraints place them. They only score nodes (ScheduleAnyway), so a restart may place them
+# together again: up to three tries.
 respread() {
-  local name
+  local name try
   for name in "$@"; do
-    if [[ "$(kubectl -n "$NAMESPACE" get pods -l "app=$name" --field-selector=status.phase!=Failed \
-             -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort -u | grep -c .)" -lt 2 ]]; then
+    for try in 1 2 3; do
+      [[ "$(nodes_of "$name")" -ge 2 ]] && break
       kubectl -n "$NAMESPACE" rollout restart "deployment/$name" >&2
       kubectl -n "$NAMESPACE" rollout status "deployment/$name" --timeout="$ROLLOUT_TIMEOUT" >&2
-    fi
+    done
   done
 }
 
@@ -99,14 +101,16 @@ solve() {
   log "Level 3 is solved. make check-3 should now pass."
 }
 
-# Remove everything the level created: the namespace holds the app, and metrics-server
-# (which this level installed) goes too.
+# Remove everything the level created: metrics-server (which this level installed), then the
+# namespace that holds the app. In that order: a namespace is deleted only once every API
+# group answers, and metrics.k8s.io answers only while metrics-server runs and is reachable.
 reset() {
+  if kubectl -n kube-system get deployment metrics-server >/dev/null 2>&1 \
+      || kubectl get apiservice v1beta1.metrics.k8s.io >/dev/null 2>&1; then
+    kubectl delete --ignore-not-found -f "$(metrics_server_manifest)" >&2
+  fi
   if kubectl get namespace "$NAMESPACE" >/dev/null 2>&1; then
     kubectl delete namespace "$NAMESPACE" --wait=true --timeout=120s >&2
-  fi
-  if ! on_sim_cluster && kubectl -n kube-system get deployment metrics-server >/dev/null 2>&1; then
-    kubectl delete --ignore-not-found -f "$(metrics_server_manifest)" >&2
   fi
   log "Level 3 is reset: namespace $NAMESPACE and metrics-server are gone."
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -15,10 +16,31 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+# The labs' own override knobs for release files (an event's local copy): on the sim, which
+# reaches no GitHub, they name the file workshop/sim/releases.py makes from the pinned module.
+RELEASE_OVERRIDES = {"METRICS_SERVER_MANIFEST": ("metrics_server_url", "METRICS_SERVER_VERSION"),
+                     "ARGOCD_MANIFEST": ("argocd_url", "ARGOCD_VERSION")}
+
+
+@functools.cache
+def release_overrides() -> dict[str, str]:
+    """{variable: local file} for the release files the labs download; none against a real
+    cluster of WORKSHOP_KUBECONFIG (a kind cluster downloads them as a learner's does)."""
+    if os.environ.get("WORKSHOP_KUBECONFIG"):
+        return {}
+    from workshop.sim import releases
+    from workshop.versions import all_versions
+
+    versions = all_versions()
+    return {variable: str(releases.release_file(getattr(releases, url_of)(versions[version])))
+            for variable, (url_of, version) in RELEASE_OVERRIDES.items()}
+
+
 def env_for(kubeconfig: Path) -> dict[str, str]:
     # The project's kubectl (.bin/, built with the sim) first, as in make recipes.
     path = f"{REPO_ROOT / '.bin'}{os.pathsep}{REPO_ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"
-    return {**os.environ, "KUBECONFIG": str(kubeconfig), "PATH": path, "NO_COLOR": "1"}
+    overrides = {variable: value for variable, value in release_overrides().items() if not os.environ.get(variable)}
+    return {**os.environ, **overrides, "KUBECONFIG": str(kubeconfig), "PATH": path, "NO_COLOR": "1"}
 
 
 def lab(action: str, level: int, kubeconfig: Path, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -7,8 +7,8 @@ the schema of the pinned Skaffold; both CI definitions test, build and push ever
 and bump manifests/overlays/dev through bump-image-tags.py, which is run here for real.
 
 On the sim: `make lab-4` (Argo CD applied from manifests/install.yaml of the Go module
-github.com/argoproj/argo-cd/v3 at ARGOCD_VERSION, as lab.sh does on a sim: its CRDs, RBAC
-and workloads, which KWOK marks ready) fails the checks, `make solve-4` passes them, `make reset-4` removes
+github.com/argoproj/argo-cd/v3 at ARGOCD_VERSION, the file the release URL serves, made by
+workshop/sim/releases.py: its CRDs, RBAC and workloads, which KWOK marks ready) fails the checks, `make solve-4` passes them, `make reset-4` removes
 everything, Argo CD's CRDs included. What the sim cannot produce: an Application's
 Synced/Healthy status (it needs a repo-server that fetches from GitHub and pods that run).
 That check (l4-synced-healthy, data_plane) is skipped by `workshop check` on the sim, and
@@ -205,23 +205,12 @@ def test_the_bump_refuses_bad_input_in_one_sentence(args, says, tmp_path):
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
-def test_the_argocd_manifest_helper_refuses_in_one_sentence(tmp_path):
-    helper = LAB / "argocd-install-manifest.py"
-    for args in ([], ["v1.0.0"]):
-        done = subprocess.run([sys.executable, str(helper), *args], capture_output=True, text=True, timeout=30)
-        assert done.returncode == 2 and done.stderr.startswith("argocd-install-manifest: usage:"), done.stderr
-    empty_path = {**os.environ, "PATH": str(tmp_path)}
-    done = subprocess.run([sys.executable, str(helper), "v1.0.0", str(tmp_path / "out.yaml")], capture_output=True,
-                          text=True, timeout=30, env=empty_path)
-    assert done.returncode == 2 and "(`go`) is not on PATH" in done.stderr and len(done.stderr.splitlines()) == 1
-
-
 # --- the lab on the sim cluster -------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def lab_env():
-    """A fork's URL for lab.sh (this clone may have no https origin). Argo CD's manifest comes
-    the lab's own way on the sim: from its Go module (see argocd-install-manifest.py)."""
+    """A fork's URL for lab.sh (this clone may have no https origin). Argo CD's manifest: on the
+    sim, labrun points ARGOCD_MANIFEST at the file workshop/sim/releases.py makes from its Go module."""
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("ARGOCD_MANIFEST", raising=False)
         patch.setenv("REPO_URL", REPO_URL)
@@ -385,9 +374,6 @@ def test_synced_healthy_check_reads_argocds_verdict(solved, kubeconfig, check_ma
 @pytest.mark.cluster
 @pytest.mark.slow
 def test_reset_leaves_nothing_behind(solved, lab_env):
-    pinned = all_versions()["ARGOCD_VERSION"]
-    assert (REPO_ROOT / ".cache" / "argocd" / f"install-{pinned}.yaml").stat().st_size > 100_000, \
-        "on the sim, lab.sh takes Argo CD's manifest from its Go module"
     lab("reset", LEVEL, solved)
     for namespace in ("workshop", "argocd"):
         gone = kubectl(solved, "get", "namespace", namespace, check=False)

@@ -88,9 +88,11 @@ def test_extraction_on_the_real_argocd_manifest_and_istio_addons():
     needs_go()
     from workshop.sim.gobuild import module_dir
 
-    argocd = preload.REPO_ROOT / ".cache" / "argocd" / f"install-{VERSIONS['ARGOCD_VERSION']}.yaml"
+    from workshop.sim.releases import argocd_url, release_file
+
     found = preload.ImageList()
     preload.source_argocd(found, VERSIONS)
+    argocd = release_file(argocd_url(VERSIONS["ARGOCD_VERSION"]))
     assert argocd.is_file()
     text = argocd.read_text()
     images = preload.images_in_yaml(text)

@@ -61,7 +61,7 @@ def host_snapshot(root: Path, slot: int, sandboxes: list[str]) -> dict:
     sandboxes. Other tools of a shared machine (podman, other sims) come and go meanwhile, so
     only ours is compared; the host-wide settings and folders only when no other sim runs.
     """
-    from workshop.sim.nodenet import KUBELET_SYSCTLS, RUN_DIR, read_sysctl
+    from workshop.sim.nodenet import INOTIFY_MINIMUMS, KUBELET_SYSCTLS, RUN_DIR, read_sysctl
     from workshop.sim.nodes import SHIM_SOCKETS, cgroup_hierarchies
 
     prefixes = (f"wsim{slot}-", f"wsim{slot}w")
@@ -94,7 +94,8 @@ def host_snapshot(root: Path, slot: int, sandboxes: list[str]) -> dict:
         "slot file": (RUN_DIR / "slots" / str(slot)).exists(),
     }
     if not others_run:  # host-wide: judged only when no other real-node sim holds them
-        snapshot["sysctls"] = {name: read_sysctl(name) for name in (*KUBELET_SYSCTLS, "net.ipv4.ip_forward",
+        snapshot["sysctls"] = {name: read_sysctl(name) for name in (*KUBELET_SYSCTLS, *INOTIFY_MINIMUMS,
+                                                                     "net.ipv4.ip_forward",
                                                                      "net.ipv4.conf.all.forwarding")}
         snapshot["/run/containerd"] = Path("/run/containerd").exists()
     return snapshot

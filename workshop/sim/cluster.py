@@ -241,13 +241,22 @@ class Sim:
     def _node_images(self, out) -> dict[str, str]:
         from workshop.sim import images
 
-        from workshop.sim import storage
+        from workshop.sim import metrics_server, storage
 
-        print("sim-up: building the node images (pause, CoreDNS, local-path-provisioner; cached afterwards) ...",
-              file=out, flush=True)
-        built = {"pause": images.pause_image(), "coredns": images.coredns_image()}
+        print("sim-up: building the node images (pause, CoreDNS, metrics-server, local-path-provisioner; "
+              "cached afterwards) ...", file=out, flush=True)
         log = lambda message: print(message, file=out, flush=True)  # noqa: E731
+        # metrics-server: what a kind node pulls when level 3 applies the release manifest, under that very name.
+        built = {"pause": images.pause_image(), "coredns": images.coredns_image(),
+                 "metrics-server": metrics_server.image()}
         return built | {f"storage-{role}": image for role, image in storage.images(log).items()}
+
+    @staticmethod
+    def _node_image_names(images: dict[str, str]) -> dict[str, str]:
+        """The names the nodes know some of the sim's own images by, instead of their local ones."""
+        from workshop.sim import metrics_server
+
+        return {images["metrics-server"]: metrics_server.release_image()} if "metrics-server" in images else {}
 
     def _clean_leftovers(self, out) -> None:
         """Report what is left of an earlier run (dead components, stale pid files) and clear it."""
@@ -344,7 +353,7 @@ class Sim:
                    everyone + containerds)
         from workshop.sim import images as node_images
 
-        node_images.load([node.socket for node in nodes], list(images.values()))
+        node_images.load([node.socket for node in nodes], list(images.values()), self._node_image_names(images))
         for node in nodes:
             everyone += node.start_kubelet_and_proxy(binaries)
         everyone += containerds

@@ -4,7 +4,8 @@ Nothing is pulled: the nodes have no route out. What the nodes need is built fro
 
 - the pause image (every pod's sandbox): Kubernetes' own ``build/pause/linux/pause.c``, from
   the pinned ``k8s.io/kubernetes`` module, compiled with ``gcc -Os -static`` into a scratch image;
-- CoreDNS: the binary ``workshop.sim.build.coredns_spec`` builds, in a scratch image.
+- CoreDNS: the binary ``workshop.sim.build.coredns_spec`` builds, in a scratch image;
+- metrics-server: ``workshop.sim.metrics_server``, under the name its release manifest runs.
 
 ``load(sim, images)`` is ``kind load docker-image IMAGE...`` for the sim: a podman image goes
 into every real node's containerd under its exact name (``localhost/workshop/<svc>:dev``)::
@@ -104,9 +105,13 @@ def coredns_image() -> str:
     return scratch_image(f"localhost/workshop/coredns:{spec.version}", {"/coredns": binary}, ["/coredns"])
 
 
-def node_images() -> list[str]:
-    """What every real node holds from the start (sandbox and cluster DNS)."""
-    return [pause_image(), coredns_image()]
+def node_images() -> dict[str, str]:
+    """What every real node holds from the start, {podman image: name in the nodes}: sandbox,
+    cluster DNS, and metrics-server under the name its release manifest runs (what a kind node
+    pulls at level 3)."""
+    from workshop.sim import metrics_server
+
+    return {pause_image(): "", coredns_image(): "", metrics_server.image(): metrics_server.release_image()}
 
 
 def archive(image: str) -> Path:
@@ -135,9 +140,20 @@ def import_into(socket: Path, image: str, path: Path) -> None:
          f"importing {image} into the node's containerd ({socket})")
 
 
-def load(sockets: list[Path], images: list[str]) -> None:
-    """Import podman images into each containerd, keeping their exact names."""
+def rename_in(socket: Path, image: str, name: str) -> None:
+    """The imported image under ``name`` only, as a pull of ``name`` would have left it (the
+    kubelet reports an image by its first name: a local one would show in pod statuses)."""
+    ctr = ["ctr", f"--address={socket}", "-n", "k8s.io", "images"]
+    _run([*ctr, "tag", "--force", image, name], f"naming {image} {name} in the node's containerd ({socket})")
+    _run([*ctr, "rm", image], f"dropping the local name {image} in the node's containerd ({socket})")
+
+
+def load(sockets: list[Path], images: list[str], names: dict[str, str] | None = None) -> None:
+    """Import podman images into each containerd, keeping their exact names, or under the name
+    ``names`` gives ({podman image: its name in the nodes})."""
     for image in images:
         path = archive(image)
         for socket in sockets:
             import_into(socket, image, path)
+            if (names or {}).get(image):
+                rename_in(socket, image, names[image])

@@ -31,6 +31,11 @@ RUN_DIR = Path("/run/workshop-sim")
 SLOTS = range(1, 31)
 # What the kubelet changes on the host, for every node alike: restored when the last real-node sim stops.
 KUBELET_SYSCTLS = ("vm.overcommit_memory", "kernel.panic", "kernel.panic_on_oops")
+# kind's documented host preparation ("too many open files" in its known issues): every kubelet,
+# containerd and API server takes inotify instances, 128 by default for the whole host, and
+# several real-node sims at once (the test suite's, a developer's) exhaust it. Raised while a
+# real-node sim runs, never lowered, restored with the kubelet's settings.
+INOTIFY_MINIMUMS = {"fs.inotify.max_user_instances": 512, "fs.inotify.max_user_watches": 524288}
 
 
 class NetworkError(Exception):
@@ -165,6 +170,11 @@ def hold_kubelet_sysctls(owner: Path) -> None:
         record = _sysctl_record()
         if not record.get("values"):
             record["values"] = {name: read_sysctl(name) for name in KUBELET_SYSCTLS}
+        for name, minimum in INOTIFY_MINIMUMS.items():
+            if name not in record["values"]:  # a record an older sim started
+                record["values"][name] = read_sysctl(name)
+            if int(read_sysctl(name)) < minimum:
+                write_sysctl(name, str(minimum))
         record["holders"] = sorted(set(record.get("holders", [])) | {str(owner)})
         (RUN_DIR / "sysctls.json").write_text(json.dumps(record, indent=1))
 

@@ -4,6 +4,12 @@ The checks ask the policies questions (see netpolicy.py) instead of comparing th
 ours: loadgen → gateway → customer → order → account must be allowed, every other call
 between the app's pods, from pods of other namespaces (but to the gateway) and to the
 internet denied.
+
+They judge the policies, never traffic: a checker sends nothing into the cluster. Whether
+the cluster enforces them is the CNI's part (kind's kindnet does, with kube-network-policies);
+the workshop's real-node test cluster does not, because this machine's kernel lacks the
+nftables queue expression that kube-network-policies needs (docs/contributing/testing.md,
+"Levels 3 and 4 on real nodes").
 """
 
 from netpolicy import INTERNET, Pod, ingress, verdict
