@@ -135,8 +135,9 @@ def test_lab_fails_then_solve_passes_with_the_data_plane_for_real(lab):
     assert {found[i] for i in STEP_CHECKS | DATA_PLANE} == {"failed"}, found
 
     lab.make("solve-5")
-    # Sidecars take a few seconds to get istiod's new config: the learner's `--wait`.
-    code, checks = lab.check("--wait", "60")
+    # Sidecars take a few seconds to get istiod's new config: the learner's `--wait`, on the split.
+    lab.check("-k", "split_observed", "--wait", "60")
+    code, checks = lab.check()
     # l5-circuit-opened: loadgen's paced calls may overflow the pool of 1 already (its own test sends the burst).
     unexpected = {i: (c["status"], c.get("mismatches")) for i, c in checks.items()
                   if c["status"] != "passed" and i not in NOT_ON_THE_SIM | {"l5-circuit-opened"}}
@@ -254,10 +255,10 @@ def restore_solution(lab: Lab) -> None:
 ACCOUNT_ROUTES = "virtual-service-account-timeout-retries.yaml"
 ACCOUNT_RULE = "destination-rule-account-circuit-breaker.yaml"
 
-# (checks that must fail, how to break it, words the first check's hint must hold). Every state is
-# put back by `make solve-5` (what a learner runs), then the same checks must pass again.
+# The hidden list: (checks that must fail, how to break it, words the first check's hint must
+# hold). Every state is put back by `make solve-5` (what a learner runs), then the same checks must pass
+# again. One mistake per control-plane check, offline and in seconds: test_mutations_level5.py.
 BROKEN = {
-    # The hidden list, data plane included.
     "weights-no-pod-can-serve": (
         ["l5-split-observed"],
         lambda lab: lab.kubectl("-n", "workshop", "scale", "deployment", "account-v2", "--replicas=0"),
@@ -286,59 +287,13 @@ BROKEN = {
         ["l5-sidecars"],
         one_pod_without_sidecar,
         "rollout restart"),
-    # One more per step, on objects only.
-    "unlabelled-namespace": (
-        ["l5-injection-label"],
-        lambda lab: lab.kubectl("label", "namespace", "workshop", "istio-injection-"),
-        "istio-injection=enabled"),
-    "gateway-selects-no-pod": (
-        ["l5-ingress"],
-        lambda lab: lab.apply(edited("gateway-workshop.yaml", lambda o: o["spec"].update(selector={"istio": "ingress"}))),
-        "istio: ingressgateway"),
-    "weights-sum-110": (
-        ["l5-weights"], lambda lab: lab.apply(edited(ACCOUNT_ROUTES, set_weights(10, 100))), "sum to exactly 100"),
-    "shift-halfway": (
-        ["l5-shifted"], lambda lab: lab.apply(edited(ACCOUNT_ROUTES, set_weights(50, 50))), "0/100"),
-    "testers-route-last": (
-        ["l5-testers"],
-        lambda lab: lab.apply(edited(ACCOUNT_ROUTES, lambda o: o["spec"].update(http=o["spec"]["http"][::-1]))),
-        "must come first"),
-    "order-without-retries": (
-        ["l5-order-retries"],
-        lambda lab: lab.apply(edited("virtual-service-order-retries.yaml", lambda o: o["spec"]["http"][-1].pop("retries"))),
-        "virtual-service-order-retries.yaml"),
-    "timeout-longer-than-the-app": (
-        ["l5-timeouts"],
-        lambda lab: lab.apply(edited(ACCOUNT_ROUTES, lambda o: o["spec"]["http"][1].update(timeout="3s"))),
-        "OUTBOUND_TIMEOUT_SECONDS"),
-    "circuit-breaker-dropped": (
-        ["l5-circuit-breaker"], lambda lab: lab.apply(manifest("destination-rule-account.yaml")), "Keep the subsets"),
-    "deny-in-the-wrong-namespace": (
-        ["l5-deny-by-default"],
-        lambda lab: (lab.kubectl("delete", "-f", str(MANIFESTS / "authorization-policy-allow-nothing.yaml")),
-                     lab.apply(edited("authorization-policy-allow-nothing.yaml",
-                                      lambda o: o["metadata"].update(namespace="default")))),
-        "must be in namespace workshop"),
-    "kiali-missing": (
-        ["l5-dashboards"], lambda lab: lab.kubectl("-n", "istio-system", "delete", "deployment", "kiali"),
-        "samples/addons"),
-    "tracing-off": (
-        ["l5-tracing"], lambda lab: lab.kubectl("delete", "-f", str(MANIFESTS / "telemetry-mesh-tracing.yaml")),
-        "telemetry-mesh-tracing.yaml"),
 }
 # What `make solve-5` does not own, put back as a learner would.
 RESTORE = {
     "weights-no-pod-can-serve": lambda lab: (lab.kubectl("-n", "workshop", "scale", "deployment", "account-v2",
                                                          "--replicas=1"), lab.rollout("account-v2")),
     "strict-in-the-wrong-namespace": lambda lab: lab.kubectl("delete", "peerauthentication", "default", "-n", "default"),
-    "deny-in-the-wrong-namespace": lambda lab: lab.kubectl("delete", "authorizationpolicy", "allow-nothing", "-n",
-                                                           "default"),
     "sidecar-missing-from-one-pod": lambda lab: pods_restarted(lab, "order"),
-    "unlabelled-namespace": lambda lab: lab.kubectl("label", "namespace", "workshop", "istio-injection=enabled"),
-    "kiali-missing": lambda lab: (lab.kubectl("apply", "-f", str(Path(lab.env.get("ISTIO_DIR", "")) / "samples" /
-                                                                "addons" / "kiali.yaml")),
-                                  lab.kubectl("-n", "istio-system", "rollout", "status", "deployment/kiali",
-                                              "--timeout=120s")),
 }
 
 
@@ -400,5 +355,6 @@ def test_reset_leaves_nothing_behind(lab):
     assert "istio-proxy" not in pods, "reset-5 restarts the pods: none keeps a sidecar"
     lab.make("reset-5", "ISTIO=uninstall")
     assert lab.run("kubectl", "get", "namespace", "istio-system").returncode != 0
+    # `istioctl uninstall --purge` removed Istio's CRDs: the level cannot be graded, and says so (exit 2).
     code, checks = lab.check("-k", "check_istio")
-    assert code == 1 and checks["l5-istio"]["status"] == "failed"
+    assert code == 2

@@ -33,7 +33,9 @@ STANDIN_USER = "65534:65534"  # kiali runs with runAsNonRoot: a numeric non-root
 
 # The stand-in's server: 200 on the probe paths, 501 (saying what it is) on anything else.
 SERVER = r'''
-import http.server, json, sys, threading
+import http.server, json, signal, sys, threading
+# PID 1 ignores SIGTERM unless it says otherwise: without this a pod waits out its grace period.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 config = json.load(open("/standin.json"))
 class StandIn(http.server.BaseHTTPRequestHandler):
     def answer(self):
