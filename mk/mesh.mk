@@ -13,3 +13,7 @@ sim-mesh-images: $(VENV_STAMP) ## build the istiod (pilot) and sidecar (proxyv2)
 .PHONY: sim-mesh-up
 sim-mesh-up: $(VENV_STAMP) sim-node-setup ## a real-node sim (SIM=N, default 6) with Istio installed: real istiod, webhook, sidecars
 	@$(VENV)/bin/python -m workshop.sim.mesh up --sim $(if $(filter command line,$(origin SIM)),$(SIM),$(MESH_SIM))
+
+.PHONY: bench-mesh
+bench-mesh: $(VENV_STAMP) sim-node-setup ## measure level 5's real mesh: make lab-5 until Ready, latency with and without sidecars (sim 7)
+	@$(VENV)/bin/python -m workshop.sim.bench_mesh

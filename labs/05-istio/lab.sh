@@ -37,22 +37,6 @@ apply() {
   kubectl apply "${args[@]}" >&2
 }
 
-# The sim cluster (tests only) has Istio's CRDs but no istiod, webhook or data plane.
-on_sim() { [[ "$(kubectl config current-context)" == workshop-sim* ]]; }
-
-sim_helper() { "$REPO_ROOT/.venv/bin/python" "$LAB_DIR/sim.py" "$@"; }
-
-# Apply workload manifests. On a real cluster Istio's webhook adds the sidecar to each pod;
-# on the sim, where there is no webhook, the pinned Istio's own injection template
-# rewrites them first, so the pods have exactly the shape a real cluster gives them.
-apply_workloads() {
-  if on_sim; then
-    sim_helper inject "$@" | kubectl apply -f - >&2
-  else
-    apply "$@"
-  fi
-}
-
 istio_version() { "$REPO_ROOT/.venv/bin/workshop" versions ISTIO_VERSION; }
 
 # The Istio release the learner downloaded (istioctl in bin/, dashboards in samples/addons/).
@@ -68,12 +52,12 @@ istio_dir() {
   return 1
 }
 
-# istioctl at the pinned version, from PATH or from the downloaded release.
+# istioctl at the pinned version: the downloaded release's first (it matches its samples/), else from PATH.
 find_istioctl() {
   local version dir candidate
   version="$(istio_version)"
   dir="$(istio_dir || true)"
-  for candidate in "$(command -v istioctl || true)" "${dir:+$dir/bin/istioctl}"; do
+  for candidate in "${dir:+$dir/bin/istioctl}" "$(command -v istioctl || true)"; do
     if [[ -n "$candidate" && -x "$candidate" ]] &&
        "$candidate" version --remote=false 2>/dev/null | grep -qF "$version"; then
       echo "$candidate"
@@ -151,22 +135,14 @@ deploy_app() {
   for app in "${APPS[@]}"; do
     files+=("$LEVEL2_MANIFESTS/app-$app.yaml")
   done
-  apply_workloads "${files[@]}" "$LAB_DIR/manifests/app-account-v2.yaml" "$LAB_DIR/manifests/app-loadgen.yaml"
-  on_sim || restart_pods_without_sidecar
+  apply "${files[@]}" "$LAB_DIR/manifests/app-account-v2.yaml" "$LAB_DIR/manifests/app-loadgen.yaml"
+  restart_pods_without_sidecar
   wait_for_app
 }
 
 deploy() {
   : "${LAB_DIR:?LAB_DIR is not set: run this through make lab-5}"
-  if on_sim; then
-    # The sim holds Istio's objects (istiod, gateways: Deployments KWOK marks Ready), not
-    # its processes; the add-ons come from the pinned Istio source instead of a download.
-    log "Sim cluster: installing what it can hold of Istio (no istiod process, no data plane)."
-    sim_helper install
-    install_addons "$(sim_helper release-dir)"
-  else
-    install_istio
-  fi
+  install_istio
   deploy_app
   log ""
   log "Level 5 is deployed: Istio, its dashboards, and the app with sidecars in namespace $NAMESPACE."
@@ -191,24 +167,12 @@ converge_app() {
   converge -f "$LEVEL2_MANIFESTS/namespace-workshop.yaml"
   kubectl label namespace "$NAMESPACE" istio-injection=enabled istio.io/rev- --overwrite >&2
   converge -f "$LEVEL2_MANIFESTS/config-map-settings.yaml" -f "$LEVEL2_MANIFESTS/secret-gateway.yaml"
-  if on_sim; then
-    local injected
-    injected="$(mktemp)"
-    sim_helper inject "${workloads[@]}" >"$injected"
-    converge -f "$injected"
-    rm -f "$injected"
-  else
-    for app in "${workloads[@]}"; do
-      args+=(-f "$app")
-    done
-    converge "${args[@]}"
-  fi
-  args=()
   for app in "${workloads[@]}"; do
     args+=(-f "$app")
   done
+  converge "${args[@]}"
   prune_extras deployments,services "${args[@]}"
-  on_sim || restart_pods_without_sidecar
+  restart_pods_without_sidecar
   wait_for_app
 }
 
@@ -248,16 +212,8 @@ reset() {
   fi
   if kubectl get namespace "$NAMESPACE" >/dev/null 2>&1; then
     kubectl label namespace "$NAMESPACE" istio-injection- >&2
-    if on_sim; then
-      # The sim's Deployments hold the injected pod template: apply level 2's own again.
-      local app
-      for app in "${APPS[@]}"; do
-        apply "$LEVEL2_MANIFESTS/app-$app.yaml"
-      done
-    else
-      # The webhook injected pods, not Deployments: restarted pods come without a sidecar.
-      restart_pods_with_sidecar
-    fi
+    # The webhook injected pods, not Deployments: restarted pods come without a sidecar.
+    restart_pods_with_sidecar
   fi
   if [[ "${ISTIO:-}" == uninstall ]]; then
     uninstall_istio
@@ -269,19 +225,11 @@ reset() {
 
 uninstall_istio() {
   local dir addon
-  if on_sim; then
-    dir="$(sim_helper release-dir)"
-  else
-    dir="$(istio_dir || true)"
-  fi
+  dir="$(istio_dir || true)"
   if [[ -n "$dir" ]]; then
     for addon in "${ADDONS[@]}"; do
       kubectl delete -f "$dir/samples/addons/$addon.yaml" --ignore-not-found >&2
     done
-  fi
-  if on_sim; then
-    sim_helper uninstall
-    return
   fi
   local istioctl
   istioctl="$(find_istioctl)"

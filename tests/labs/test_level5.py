@@ -1,10 +1,8 @@
-"""Level 5 (Istio): its manifests, its checks' logic, and the whole lab on the sim cluster.
+"""Level 5 (Istio): its manifests and its checks' logic (the whole lab on a real mesh: test_level5_real_mesh.py).
 
 - Unit: the checks' helpers (level5_mesh, level5_traffic) on shaped objects, and the
   data-plane logic against real HTTP servers on 127.0.0.1.
 - Manifests: `istioctl analyze --use-kube=false` finds no error in any of them.
-- Cluster (sim): make lab-5 -> check fails -> make solve-5 -> check passes; one broken state
-  per step is caught by its own check with its hint; make reset-5 leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -13,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -136,6 +133,20 @@ def test_overflowed_calls_counts_only_the_callers_UO_to_account():
         text = Direct(url).get("/stats/prometheus").body.decode()
     assert traffic.overflowed_calls(text) == 7
     assert traffic.overflowed_calls(METRICS.decode().replace('"UO"} 7', '"-"} 7')) == 0
+
+
+ENVOY_STATS = """# TYPE envoy_cluster_upstream_rq_pending_overflow counter
+envoy_cluster_upstream_rq_pending_overflow{cluster_name="outbound|8080|v2|account.workshop.svc.cluster.local"} 41
+envoy_cluster_upstream_rq_pending_overflow{cluster_name="outbound|8080|v1|account.workshop.svc.cluster.local"} 2
+envoy_cluster_upstream_rq_pending_overflow{cluster_name="inbound|8080||"} 9
+envoy_cluster_upstream_rq_pending_overflow{cluster_name="outbound|8080||customer.workshop.svc.cluster.local"} 5
+"""
+
+
+def test_overflowed_calls_reads_envoys_own_counter_without_istio_metrics():
+    """A mesh without Istio's metrics (the sim's): Envoy's outbound clusters to account count the overflow."""
+    assert traffic.overflowed_calls(ENVOY_STATS) == 43
+    assert traffic.overflowed_calls(ENVOY_STATS.replace("} 41", "} 0").replace("} 2\n", "} 0\n")) == 0
 
 
 def jaeger_traces(*traces: list[str]) -> bytes:
@@ -261,260 +272,3 @@ def test_istioctl_analyze_would_catch_a_route_to_an_undefined_subset(analyze):
     """The analyze test can fail: the same route without its DestinationRule is an error."""
     found = errors_of(analyze([MANIFESTS / "virtual-service-account-90-10.yaml", LEVEL2 / "app-account.yaml"]))
     assert found and all(message.startswith("IST0101") for message in found), found
-
-
-# --- the whole lab on the sim cluster -----------------------------------------------------------
-class Lab:
-    """make, kubectl and `workshop check` as a learner runs them, against one cluster."""
-
-    def __init__(self, kubeconfig: Path):
-        path = os.pathsep.join([str(REPO_ROOT / ".bin"), str(REPO_ROOT / ".venv" / "bin"), os.environ.get("PATH", "")])
-        self.env = {**os.environ, "KUBECONFIG": str(kubeconfig), "PATH": path, "NO_COLOR": "1"}
-        self.env.pop("MAKEFLAGS", None)
-
-    def run(self, *command: str, input: str | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-        return subprocess.run(command, input=input, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT,
-                              env=self.env)
-
-    def make(self, target: str, *variables: str) -> subprocess.CompletedProcess:
-        done = self.run("make", "-s", target, *variables)
-        assert done.returncode == 0, f"make {target} failed:\n{done.stdout}\n{done.stderr}"
-        return done
-
-    def kubectl(self, *args: str, input: str | None = None) -> str:
-        done = self.run("kubectl", *args, input=input, timeout=120)
-        assert done.returncode == 0, f"kubectl {' '.join(args)}:\n{done.stderr}"
-        return done.stdout
-
-    def apply(self, *objects: dict) -> None:
-        self.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(objects))
-
-    def check(self, *args: str) -> tuple[int, dict]:
-        report = Path(tempfile.gettempdir()) / f"level5-check-{os.getpid()}-{time.monotonic_ns()}.json"
-        done = self.run(sys.executable, "-m", "workshop.cli", "check", "5", "--no-keep", "--json", str(report), *args,
-                        timeout=300)
-        assert "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
-        result = json.loads(report.read_text())
-        report.unlink()
-        return done.returncode, {item["id"]: item for item in result["checks"]}
-
-
-def statuses(checks: dict) -> dict[str, str]:
-    return {check_id: item["status"] for check_id, item in checks.items()}
-
-
-@pytest.fixture(scope="module")
-def lab(kubeconfig, request):
-    lab = Lab(kubeconfig)
-    context = lab.kubectl("config", "current-context").strip()
-    if not context.startswith("workshop-sim"):
-        pytest.skip("the level 5 lab test runs on the sim cluster (on kind, run the page's steps)")
-    # Start from a cluster without level 5 (or the app), whatever an earlier test left.
-    lab.make("reset-5", "ISTIO=uninstall")
-    lab.kubectl("delete", "namespace", "workshop", "--ignore-not-found", "--wait=true", "--timeout=120s")
-    lab.make("lab-5")
-
-    def cleanup():
-        lab.run("make", "-s", "reset-5", "ISTIO=uninstall")
-        lab.run("kubectl", "delete", "namespace", "workshop", "--ignore-not-found", "--wait=true", "--timeout=120s")
-
-    request.addfinalizer(cleanup)
-    return lab
-
-
-DATA_PLANE = {"l5-split-observed", "l5-circuit-opened", "l5-plaintext-refused", "l5-trace-four-hops"}
-STEP_CHECKS = {"l5-ingress", "l5-subsets", "l5-weights", "l5-testers", "l5-shifted", "l5-faults", "l5-timeouts",
-               "l5-order-retries", "l5-circuit-breaker", "l5-mtls-strict", "l5-deny-by-default", "l5-allow-chain",
-               "l5-tracing"}
-
-
-@pytest.mark.cluster
-@pytest.mark.slow
-def test_lab_fails_then_solve_passes(lab):
-    code, checks = lab.check()
-    assert code == 1
-    found = statuses(checks)
-    # What make lab-5 sets up passes; what the steps ask for does not yet.
-    assert {found[i] for i in ("l5-istio", "l5-injection-label", "l5-sidecars", "l5-dashboards")} == {"passed"}, found
-    assert {found[i] for i in STEP_CHECKS} == {"failed"}, found
-    assert {found[i] for i in DATA_PLANE} == {"skipped"}, found
-    assert all("real cluster" in checks[i]["message"] for i in DATA_PLANE)
-
-    lab.make("solve-5")
-    code, checks = lab.check()
-    assert code == 0, {i: (c["status"], c.get("mismatches")) for i, c in checks.items() if c["status"] != "passed"}
-    assert {i for i, status in statuses(checks).items() if status == "skipped"} == DATA_PLANE
-
-
-@pytest.mark.cluster
-def test_every_manifest_applies_server_side_with_the_pinned_crds(lab):
-    """Server-side (dry run): the API server validates each object against Istio's CRD schemas."""
-    files = [argument for path in sorted(MANIFESTS.glob("*.yaml")) for argument in ("-f", str(path))]
-    lab.kubectl("apply", "--server-side", "--force-conflicts", "--dry-run=server", "--field-manager=level5-test", *files)
-
-
-@pytest.mark.cluster
-def test_running_lab_twice_changes_nothing(lab):
-    """Every object keeps its resourceVersion: nothing was written. (kubectl apply may still
-    say "configured" for a patch the server finds empty, so its words are not the test.)"""
-    listing = ("get", "deployments,services,serviceaccounts,configmaps,secrets,pods", "-n", "workshop", "-o",
-               "jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion}{'\\n'}{end}")
-    before = lab.kubectl(*listing)
-    lab.make("lab-5")
-    assert lab.kubectl(*listing) == before
-
-
-def manifest(name: str) -> dict:
-    return documents(MANIFESTS / name)[0]
-
-
-def edited(name: str, change) -> dict:
-    obj = manifest(name)
-    change(obj)
-    return obj
-
-
-def inject(lab: Lab, path: Path) -> str:
-    done = lab.run(str(REPO_ROOT / ".venv" / "bin" / "python"), str(LAB / "sim.py"), "inject", str(path))
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def release_dir(lab: Lab) -> Path:
-    """The pinned Istio source, which holds samples/addons as a release does (see sim.py)."""
-    done = lab.run(str(REPO_ROOT / ".venv" / "bin" / "python"), str(LAB / "sim.py"), "release-dir")
-    assert done.returncode == 0, done.stderr
-    return Path(done.stdout.strip())
-
-
-def set_weights(v1: int, v2: int):
-    def change(obj):
-        obj["spec"]["http"][-1]["route"][0]["weight"] = v1
-        obj["spec"]["http"][-1]["route"][1]["weight"] = v2
-    return change
-
-
-# One broken state per step: (check id, how to break it, how to put it back, words the hint must hold).
-BROKEN = {
-    "unlabelled-namespace": ("l5-injection-label",
-                             lambda lab: lab.kubectl("label", "namespace", "workshop", "istio-injection-"),
-                             lambda lab: lab.kubectl("label", "namespace", "workshop", "istio-injection=enabled"),
-                             "istio-injection=enabled"),
-    "pods-without-sidecar": ("l5-sidecars",
-                             # Graded once the pods without a sidecar exist: before, the old ones pass.
-                             lambda lab: (lab.kubectl("apply", "-f", str(LEVEL2 / "app-order.yaml")),
-                                          lab.kubectl("-n", "workshop", "rollout", "status", "deployment/order",
-                                                      "--timeout=120s")),
-                             lambda lab: lab.kubectl("apply", "-f", "-", input=inject(lab, LEVEL2 / "app-order.yaml")),
-                             "rollout restart"),
-    "gateway-selects-no-pod": ("l5-ingress",
-                               lambda lab: lab.apply(edited("gateway-workshop.yaml", lambda o: o["spec"].update(
-                                   selector={"istio": "ingress"}))),
-                               lambda lab: lab.apply(manifest("gateway-workshop.yaml")),
-                               "istio: ingressgateway"),
-    "weights-sum-110": ("l5-weights",
-                        lambda lab: lab.apply(edited("virtual-service-account-timeout-retries.yaml", set_weights(10, 100))),
-                        lambda lab: lab.apply(manifest("virtual-service-account-timeout-retries.yaml")),
-                        "sum to exactly 100"),
-    "shift-halfway": ("l5-shifted",
-                      lambda lab: lab.apply(edited("virtual-service-account-timeout-retries.yaml", set_weights(50, 50))),
-                      lambda lab: lab.apply(manifest("virtual-service-account-timeout-retries.yaml")),
-                      "0/100"),
-    "testers-route-last": ("l5-testers",
-                           lambda lab: lab.apply(edited("virtual-service-account-timeout-retries.yaml", lambda o: o[
-                               "spec"].update(http=o["spec"]["http"][::-1]))),
-                           lambda lab: lab.apply(manifest("virtual-service-account-timeout-retries.yaml")),
-                           "must come first"),
-    "order-without-retries": ("l5-order-retries",
-                              lambda lab: lab.apply(edited("virtual-service-order-retries.yaml", lambda o: o[
-                                  "spec"]["http"][-1].pop("retries"))),  # everyone's route, after the testers
-                              lambda lab: lab.apply(manifest("virtual-service-order-retries.yaml")),
-                              "virtual-service-order-retries.yaml"),
-    "wrong-subset-label": ("l5-subsets",
-                           lambda lab: lab.apply(edited("destination-rule-account-circuit-breaker.yaml", lambda o: o[
-                               "spec"]["subsets"][1].update(labels={"version": "2"}))),
-                           lambda lab: lab.apply(manifest("destination-rule-account-circuit-breaker.yaml")),
-                           "version: v2"),
-    "fault-for-everyone": ("l5-faults",
-                           lambda lab: lab.apply(edited("virtual-service-account-timeout-retries.yaml", lambda o: o[
-                               "spec"]["http"][1].update(fault={"abort": {"httpStatus": 503,
-                                                                          "percentage": {"value": 50}}}))),
-                           lambda lab: lab.apply(manifest("virtual-service-account-timeout-retries.yaml")),
-                           "not on the route everyone"),
-    "timeout-longer-than-the-app": ("l5-timeouts",
-                                    lambda lab: lab.apply(edited("virtual-service-account-timeout-retries.yaml",
-                                                                 lambda o: o["spec"]["http"][1].update(timeout="3s"))),
-                                    lambda lab: lab.apply(manifest("virtual-service-account-timeout-retries.yaml")),
-                                    "OUTBOUND_TIMEOUT_SECONDS"),
-    "circuit-breaker-dropped": ("l5-circuit-breaker",
-                                lambda lab: lab.apply(manifest("destination-rule-account.yaml")),
-                                lambda lab: lab.apply(manifest("destination-rule-account-circuit-breaker.yaml")),
-                                "Keep the subsets"),
-    "mtls-in-the-wrong-namespace": ("l5-mtls-strict",
-                                    lambda lab: (lab.kubectl("delete", "-f", str(MANIFESTS / "peer-authentication-strict.yaml")),
-                                                 lab.apply(edited("peer-authentication-strict.yaml", lambda o: o[
-                                                     "metadata"].update(namespace="default")))),
-                                    lambda lab: (lab.kubectl("delete", "peerauthentication", "default", "-n", "default"),
-                                                 lab.apply(manifest("peer-authentication-strict.yaml"))),
-                                    "namespace it is created in"),
-    "account-allows-customer": ("l5-allow-chain",
-                                lambda lab: lab.apply(edited("authorization-policy-allow-account.yaml", lambda o: o[
-                                    "spec"]["rules"][0]["from"][0]["source"].update(
-                                    principals=["cluster.local/ns/workshop/sa/customer"]))),
-                                lambda lab: lab.apply(manifest("authorization-policy-allow-account.yaml")),
-                                "account allows order"),
-    "deny-in-the-wrong-namespace": ("l5-deny-by-default",
-                                    lambda lab: (lab.kubectl("delete", "-f", str(MANIFESTS / "authorization-policy-allow-nothing.yaml")),
-                                                 lab.apply(edited("authorization-policy-allow-nothing.yaml", lambda o: o[
-                                                     "metadata"].update(namespace="default")))),
-                                    lambda lab: (lab.kubectl("delete", "authorizationpolicy", "allow-nothing", "-n", "default"),
-                                                 lab.apply(manifest("authorization-policy-allow-nothing.yaml"))),
-                                    "must be in namespace workshop"),
-    "kiali-missing": ("l5-dashboards",
-                      lambda lab: lab.kubectl("-n", "istio-system", "delete", "deployment", "kiali"),
-                      lambda lab: lab.kubectl("apply", "-f", str(release_dir(lab) / "samples" / "addons" / "kiali.yaml")),
-                      "samples/addons"),
-    "tracing-off": ("l5-tracing",
-                    lambda lab: lab.kubectl("delete", "-f", str(MANIFESTS / "telemetry-mesh-tracing.yaml")),
-                    lambda lab: lab.apply(manifest("telemetry-mesh-tracing.yaml")),
-                    "telemetry-mesh-tracing.yaml"),
-}
-
-
-def function_of(check_id: str) -> str:
-    """pytest -k selects by name: l5-allow-chain is the function check_allow_chain."""
-    return "check_" + check_id.removeprefix("l5-").replace("-", "_")
-
-
-@pytest.mark.cluster
-@pytest.mark.parametrize("state", BROKEN, ids=list(BROKEN))
-def test_each_broken_state_is_caught_with_its_hint(lab, state):
-    check_id, breaks, restores, hint_words = BROKEN[state]
-    breaks(lab)
-    try:
-        code, checks = lab.check("-k", function_of(check_id))
-        assert code == 1 and checks[check_id]["status"] == "failed", checks
-        assert hint_words in checks[check_id]["hint"]
-        assert checks[check_id]["mismatches"], "a failed check must say what differs"
-    finally:
-        restores(lab)
-    code, checks = lab.check("-k", function_of(check_id), "--wait", "30")
-    assert code == 0 and list(checks) == [check_id], checks
-
-
-@pytest.mark.cluster
-def test_reset_leaves_nothing_behind(lab):
-    lab.make("reset-5")
-    leftovers = lab.kubectl("get", "virtualservices,destinationrules,gateways.networking.istio.io,"
-                            "peerauthentications,authorizationpolicies,telemetries", "-A", "-o", "name")
-    assert leftovers.strip() == ""
-    assert lab.kubectl("get", "deployments", "-n", "workshop", "-o", "name").split() == [
-        f"deployment.apps/{name}" for name in ("account", "customer", "gateway", "order")]
-    labels = json.loads(lab.kubectl("get", "namespace", "workshop", "-o", "json"))["metadata"].get("labels", {})
-    assert "istio-injection" not in labels
-    templates = lab.kubectl("get", "deployments", "-n", "workshop", "-o", "json")
-    assert "istio-proxy" not in templates
-    lab.make("reset-5", "ISTIO=uninstall")
-    assert lab.run("kubectl", "get", "namespace", "istio-system").returncode != 0
-    code, checks = lab.check("-k", "check_istio")
-    assert code == 1 and checks["l5-istio"]["status"] == "failed"

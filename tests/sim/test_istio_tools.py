@@ -63,8 +63,9 @@ def test_istioctl_version_names_the_branch_and_commit_it_was_built_from(istioctl
     result = istio.run_istioctl(["version", "--remote=false", "--output=json"])
     client = json.loads(result.stdout)["clientVersion"]
     versions = all_versions()
-    # A release-branch build: "<minor>-dev", never a release number it is not.
-    assert client["version"] == f"{versions['ISTIO_MINOR']}-dev"
+    # The release the pinned release-branch commit ships as (what lab.sh's find_istioctl looks for);
+    # the tag names the exact commit.
+    assert client["version"] == versions["ISTIO_VERSION"]
     assert versions["ISTIO_SOURCE_VERSION"].endswith(client["revision"])
     assert client["tag"] == versions["ISTIO_SOURCE_VERSION"]
 
@@ -306,28 +307,3 @@ def test_an_injected_deployment_becomes_ready_on_the_sim(istioctl, api_client, n
     assert statuses["istio-proxy"].state.running and statuses["istio-proxy"].ready
     assert [status.name for status in pod.status.container_statuses] == ["account"]
 
-
-def test_install_istio_sim_makes_istiod_available_and_uninstall_removes_it(istioctl, kubeconfig, api_client):
-    from kubernetes import client
-
-    apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
-    try:
-        report = istio.install_istio_sim(kubeconfig)
-        for name in ("istiod", "istio-ingressgateway"):
-            conditions = apps.read_namespaced_deployment(name, "istio-system").status.conditions
-            assert any(c.type == "Available" and c.status == "True" for c in conditions), name
-            assert f"Deployment istio-system/{name}" in report.applied
-            assert f"Service istio-system/{name}" in report.applied
-        # The ConfigMaps istiod and kube-inject read, as rendered.
-        assert "defaultConfig" in core.read_namespaced_config_map("istio", "istio-system").data["mesh"]
-        injector = core.read_namespaced_config_map("istio-sidecar-injector", "istio-system").data
-        assert {"config", "values"} <= set(injector)
-        # The webhooks stay out, and the report says so.
-        assert "MutatingWebhookConfiguration istio-sidecar-injector" in report.skipped
-        webhooks = client.AdmissionregistrationV1Api(api_client).list_mutating_webhook_configuration().items
-        assert "istio-sidecar-injector" not in [webhook.metadata.name for webhook in webhooks]
-    finally:
-        istio.uninstall_istio_sim(kubeconfig)
-    assert "istio-system" not in [ns.metadata.name for ns in core.list_namespace().items]
-    roles = [role.metadata.name for role in client.RbacAuthorizationV1Api(api_client).list_cluster_role().items]
-    assert not [name for name in roles if name.startswith("istiod-")]

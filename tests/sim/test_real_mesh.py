@@ -158,6 +158,41 @@ def test_the_overlay_renders_local_images_and_no_istio_only_filters():
     assert names == {"istiod", "istio-ingressgateway"}
 
 
+def test_the_release_folder_is_shaped_like_a_download_and_its_istioctl_adds_only_the_overlay():
+    """Offline: what lab.sh finds in ISTIO_DIR (bin/istioctl at the pinned version, samples/addons), and
+    that this istioctl renders the learner's file with the overlay's local images and the release's tag."""
+    import yaml
+
+    from workshop.sim import istio_release, mesh
+    from workshop.versions import all_versions
+
+    folder = istio_release.make_release_dir()
+    assert (folder / "samples" / "addons" / "jaeger.yaml").is_file() and (folder / "manifests" / "charts").is_dir()
+    istioctl = folder / "bin" / "istioctl"
+    version = subprocess.run([str(istioctl), "version", "--remote=false"], capture_output=True, text=True, timeout=60)
+    assert version.stdout.strip() == f"client version: {all_versions()['ISTIO_VERSION']}", version.stdout
+    rendered = subprocess.run([str(istioctl), "manifest", "generate", "-f", str(mesh.LAB_OPERATOR_FILE)],
+                              capture_output=True, text=True, timeout=120, env={**os.environ, "KUBECONFIG": ""})
+    assert rendered.returncode == 0, rendered.stderr
+    images = {container["image"] for item in yaml.safe_load_all(rendered.stdout) if item and item["kind"] == "Deployment"
+              for container in item["spec"]["template"]["spec"]["containers"]}
+    assert mesh.image_name("pilot") in images, images  # the overlay's hub, the release's tag (no --set tag)
+    # Anything else goes to the real istioctl untouched.
+    help_text = subprocess.run([str(istioctl), "x", "--help"], capture_output=True, text=True, timeout=60)
+    assert help_text.returncode == 0
+
+
+def test_the_addon_standins_answer_only_health_probes_on_the_addons_ports():
+    from workshop.sim import addon_standins, istio_release
+
+    addons = istio_release.make_release_dir() / "samples" / "addons"
+    jaeger = addon_standins.plan(addons / "jaeger.yaml")
+    assert len(jaeger) == 1 and jaeger[0].image.startswith("docker.io/jaegertracing/")  # the manifest's own name
+    assert 16686 in jaeger[0].ports and jaeger[0].health_paths == ["/status"]  # the query port the check calls
+    kiali = addon_standins.plan(addons / "kiali.yaml")[0]
+    assert kiali.command == "/opt/kiali/kiali" and kiali.health_paths == ["/kiali/healthz"]
+
+
 @pytest.fixture(scope="module")
 def mesh(request) -> Path:
     """A real-node sim with Istio installed by istioctl (real istiod, webhook, gateway); its kubeconfig."""

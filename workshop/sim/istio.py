@@ -1,15 +1,14 @@
-"""Istio for the tests: istioctl built from source, ``analyze``, ``inject``, and an install on the sim.
+"""Istio for the tests: istioctl built from source, ``analyze`` and ``inject``.
 
-The sim cluster has a real API server but no data plane, so no Envoy ever runs. What it can
-hold is everything *on paper*: Pods of exactly the shape the pinned Istio injects (KWOK marks
-them Running and Ready) and the objects of an Istio install. Checkers are tested on those.
+Level 5 runs on a real mesh (real-node sim, istiod's own webhook: workshop/sim/mesh.py and
+istio_release.py). ``inject`` (``istioctl kube-inject``) remains for the KWOK sims of level 7
+(labs/07-multicluster/sim.py), which have no webhook to call.
 
     >>> from workshop.sim import istio
     >>> istio.build_istioctl()            # minutes the first time, then instant (cached)
     >>> istio.analyze(["destination-rule-account.yaml", "virtual-service-account-v3.yaml"])
     [AnalysisMessage(code='IST0101', level='Error', ...)]     # [] when all is well
     >>> injected = istio.inject(Path("account.yaml").read_text())   # what the webhook would do
-    >>> istio.install_istio_sim(kubeconfig)   # istio-system as `istioctl install` leaves it
 
 Every istioctl call gets the same inputs a real install would: the injector templates, the
 values and the mesh config are rendered by this very istioctl (``istioctl manifest generate``)
@@ -41,7 +40,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,9 +57,8 @@ PROFILE = "demo"
 # Release images live there; a source build otherwise renders registry.istio.io/testing:latest.
 RELEASE_HUB = "docker.io/istio"
 ISTIO_NAMESPACE = "istio-system"
-FIELD_MANAGER = "workshop-istio-sim"
 
-# What an install renders that the sim must not hold, and why (install_istio_sim reports it).
+# What an install renders that a KWOK sim must not hold, and why (level 7's sim.py skips them).
 SKIPPED_KINDS = {
     "CustomResourceDefinition":
         "the sim already has Istio's CRDs (installed from istio.io/api by the cluster fixture)",
@@ -86,21 +83,22 @@ def _pseudo_version_revision(version: str) -> str:
     return match.group(1) if match else "unknown"
 
 
-def istioctl_ldflags(source_version: str) -> str:
-    """The -X flags Istio's own build sets (common/scripts/report_build_info.sh), told truthfully.
+def istioctl_ldflags(source_version: str, release: str | None = None) -> str:
+    """The -X flags Istio's own release build sets (common/scripts/report_build_info.sh).
 
-    Upstream names an untagged build "<VERSION file>-dev" (Makefile.core.mk): on the release
-    branch that is "1.31-dev". The status is "Modified" because we swap four dependencies
-    (see istioctl_spec). Hub stays unset on purpose: with a hub set, `manifest generate`
-    would use buildVersion as the image tag, and no image is tagged "1.31-dev".
+    ``buildVersion`` is the release (ISTIO_VERSION) the pinned release-branch commit ships as,
+    and ``buildHub`` the release's hub: so `istioctl version` says what a downloaded istioctl
+    says (lab.sh's find_istioctl looks for it), and `manifest generate` renders the release's
+    images (hub/tag come from these two). The status stays "Modified" because we swap four
+    dependencies (see istioctl_spec); buildTag names the exact source commit.
     """
-    branch = (module_dir(ISTIO_MODULE, source_version) / "VERSION").read_text().strip()
     package = "istio.io/istio/pkg/version"
     values = {
-        "buildVersion": f"{branch}-dev",
+        "buildVersion": release or all_versions()["ISTIO_VERSION"],
         "buildGitRevision": _pseudo_version_revision(source_version),
         "buildStatus": "Modified",
         "buildTag": source_version,
+        "buildHub": RELEASE_HUB,
         "buildOS": "linux" if sys.platform.startswith("linux") else sys.platform,
         "buildArch": os.uname().machine.replace("x86_64", "amd64").replace("aarch64", "arm64"),
     }
@@ -120,7 +118,8 @@ def istioctl_spec(versions: dict[str, str] | None = None) -> GoBuild:
     source = versions["ISTIO_SOURCE_VERSION"]
     control_plane = "github.com/envoyproxy/go-control-plane"
     return GoBuild(
-        name="istioctl",
+        # The release in the name: a cache folder of its own (builds stamped otherwise keep theirs).
+        name=f"istioctl-{versions['ISTIO_VERSION']}",
         version=source,
         requires={ISTIO_MODULE: source},
         replaces={
@@ -130,7 +129,7 @@ def istioctl_spec(versions: dict[str, str] | None = None) -> GoBuild:
             f"{control_plane}/contrib": f"{control_plane}/contrib {versions['ENVOY_GO_CONTROL_PLANE_CONTRIB_MODULE']}",
         },
         binaries={"istioctl": ISTIOCTL_PACKAGE},
-        ldflags=istioctl_ldflags(source),
+        ldflags=istioctl_ldflags(source, versions['ISTIO_VERSION']),
         inherit_go_directive=ISTIO_MODULE,
     )
 
@@ -148,7 +147,7 @@ def mesh_spec(versions: dict[str, str] | None = None) -> GoBuild:
     istioctl's cache entry stays as it is (the Go build cache shares the compiled packages).
     """
     base = istioctl_spec(versions)
-    return GoBuild(name="istio-mesh", version=base.version, requires=base.requires, replaces=base.replaces,
+    return GoBuild(name=base.name.replace("istioctl", "istio-mesh"), version=base.version, requires=base.requires, replaces=base.replaces,
                    binaries=dict(MESH_PACKAGES), ldflags=base.ldflags,
                    inherit_go_directive=base.inherit_go_directive)
 
@@ -307,120 +306,6 @@ def inject(manifest_yaml: str, *, native_sidecars: bool = True, profile: str = P
         extra_env={"ENABLE_NATIVE_SIDECARS": "true" if native_sidecars else "false"},
     )
     return result.stdout
-
-
-# --- The install on the sim --------------------------------------------------------------
-
-@dataclass
-class InstallReport:
-    applied: list[str]            # "Deployment istio-system/istiod", ...
-    skipped: dict[str, str]       # "MutatingWebhookConfiguration istio-sidecar-injector": why
-
-
-def _describe(item: dict) -> str:
-    metadata = item["metadata"]
-    where = f"{metadata['namespace']}/" if metadata.get("namespace") else ""
-    return f"{item['kind']} {where}{metadata['name']}"
-
-
-def _plan(objects: list[dict]) -> tuple[list[dict], dict[str, str]]:
-    apply, skipped = [], {}
-    for item in objects:
-        if item["kind"] in SKIPPED_KINDS:
-            skipped[_describe(item)] = SKIPPED_KINDS[item["kind"]]
-        else:
-            apply.append(item)
-    return apply, skipped
-
-
-def _dynamic(kubeconfig: Path):
-    from kubernetes import config, dynamic
-
-    return dynamic.DynamicClient(config.new_client_from_config(config_file=str(kubeconfig)))
-
-
-def install_istio_sim(kubeconfig: Path, profile: str = PROFILE, operator_files: Sequence[Path] = (),
-                      timeout: float = 120) -> InstallReport:
-    """Apply what the sim can hold of ``istioctl install`` (``profile``, or ``-f operator_files``).
-
-    istio-system with its ConfigMaps, RBAC, istiod and the gateways' Deployments and
-    Services; not the CRDs nor the webhooks (SKIPPED_KINDS says why). Waits until every
-    Deployment is Available (KWOK plays the kubelet), and returns what was applied/skipped.
-    """
-    from kubernetes.client.exceptions import ApiException
-
-    apply, skipped = _plan(render_install(profile, operator_files))
-    client = _dynamic(kubeconfig)
-    namespaces = client.resources.get(api_version="v1", kind="Namespace")
-    namespaces.server_side_apply(
-        body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ISTIO_NAMESPACE}},
-        field_manager=FIELD_MANAGER, force_conflicts=True)
-    applied = []
-    for item in apply:
-        resource = client.resources.get(api_version=item["apiVersion"], kind=item["kind"])
-        try:
-            resource.server_side_apply(body=item, namespace=item["metadata"].get("namespace"),
-                                       field_manager=FIELD_MANAGER, force_conflicts=True)
-        except ApiException as error:
-            raise IstioError(f"the sim refused {_describe(item)}: {error.status} {error.reason}") from None
-        applied.append(_describe(item))
-    deployments = [item["metadata"]["name"] for item in apply if item["kind"] == "Deployment"]
-    _wait_available(client, deployments, timeout)
-    return InstallReport(applied=applied, skipped=skipped)
-
-
-def _wait_available(client, names: list[str], timeout: float) -> None:
-    resource = client.resources.get(api_version="apps/v1", kind="Deployment")
-    deadline = time.monotonic() + timeout
-    waiting = list(names)
-    while waiting:
-        waiting = [name for name in waiting if not _available(resource.get(name=name, namespace=ISTIO_NAMESPACE))]
-        if waiting and time.monotonic() > deadline:
-            raise IstioError(f"not Available after {timeout:.0f} s in {ISTIO_NAMESPACE}: {', '.join(waiting)} "
-                             "(are kube-controller-manager, kube-scheduler and KWOK running?)")
-        if waiting:
-            time.sleep(0.5)
-
-
-def _available(deployment) -> bool:
-    conditions = (deployment.status or {}).get("conditions") or []
-    return any(c["type"] == "Available" and c["status"] == "True" for c in conditions)
-
-
-def uninstall_istio_sim(kubeconfig: Path, profile: str = PROFILE, operator_files: Sequence[Path] = (),
-                        timeout: float = 120) -> None:
-    """Remove what install_istio_sim applied: the cluster-scoped objects, then istio-system."""
-    from kubernetes.client.exceptions import ApiException
-
-    apply, _ = _plan(render_install(profile, operator_files))
-    client = _dynamic(kubeconfig)
-    for item in apply:
-        if item["metadata"].get("namespace"):
-            continue  # deleted with the namespace
-        resource = client.resources.get(api_version=item["apiVersion"], kind=item["kind"])
-        try:
-            resource.delete(name=item["metadata"]["name"])
-        except ApiException as error:
-            if error.status != 404:
-                raise IstioError(f"could not delete {_describe(item)}: {error.status} {error.reason}") from None
-    namespaces = client.resources.get(api_version="v1", kind="Namespace")
-    try:
-        namespaces.delete(name=ISTIO_NAMESPACE)
-    except ApiException as error:
-        if error.status != 404:
-            raise IstioError(f"could not delete namespace {ISTIO_NAMESPACE}: {error.status} {error.reason}") from None
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            namespaces.get(name=ISTIO_NAMESPACE)
-        except ApiException as error:
-            if error.status == 404:
-                return
-            raise
-        if time.monotonic() > deadline:
-            raise IstioError(f"namespace {ISTIO_NAMESPACE} still exists after {timeout:.0f} s "
-                             "(is kube-controller-manager's namespace controller running?)")
-        time.sleep(0.5)
 
 
 # --- Command line: `python -m workshop.sim.istio build` ----------------------------------

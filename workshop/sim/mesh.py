@@ -186,6 +186,38 @@ def install(kubeconfig: Path) -> None:
                         f"{(result.stderr or result.stdout).strip()[-1500:]}")
 
 
+APP_SERVICES = ("gateway", "customer", "order", "account", "loadgen")  # level 5's workloads
+
+
+def app_images() -> list[str]:
+    """Level 5's app images, built as `make images` builds them (scripts/containers/build.sh, layers cached)."""
+    result = subprocess.run([str(REPO_ROOT / "scripts" / "containers" / "build.sh"), *APP_SERVICES],
+                            capture_output=True, text=True, timeout=1200, cwd=REPO_ROOT)
+    if result.returncode != 0:
+        raise MeshError(f"scripts/containers/build.sh failed: {result.stderr.strip()[-1500:]}")
+    return [f"localhost/workshop/{service}:dev" for service in APP_SERVICES]
+
+
+def prepare_for_lab(sim, log=None) -> Path:
+    """What a learner has before `make lab-5` on kind, for a real-node sim that is up: Istio's
+    release folder (workshop/sim/istio_release.py), and in the nodes the images of istiod, the
+    proxy, the app and the add-on stand-ins (workshop/sim/addon_standins.py). Returns the folder."""
+    from workshop.sim import addon_standins, istio_release
+
+    folder = istio_release.make_release_dir(log=log)
+    standins = addon_standins.build(folder / "samples" / "addons", LOCAL_BASE)
+    sim.load([*build_images(log=log), *app_images(), *standins], out=_Quiet())
+    return folder
+
+
+class _Quiet:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
 def up(sim_index: int, log=print) -> MeshReport:
     """Steps 1-4 for a developer: a real-node sim, the images in its nodes, Istio installed."""
     from workshop.sim.cluster import Sim

@@ -73,5 +73,5 @@ def check_circuit_opened(cluster, namespace):
         if not read:
             raise ProbeError("no order pod's sidecar metrics could be read (port 15020)")
         if total == 0:
-            v.fail("istio_requests_total{reporter=source, destination_service_name=account, response_flags=UO}",
-                   "<more than 0>", 0)
+            v.fail("calls order's sidecar refused with flag UO (istio_requests_total, or Envoy's "
+                   "upstream_rq_pending_overflow to account)", "<more than 0>", 0)

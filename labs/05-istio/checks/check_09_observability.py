@@ -60,7 +60,9 @@ def check_trace_four_hops(cluster, namespace):
     answer = jaeger.get(f"/jaeger/api/traces?service=gateway.{namespace}&limit=50&lookback=1h")
     with verify() as v:
         for mismatch in expect_http(answer, status=200, where="GET jaeger /api/traces"):
-            v.fail(mismatch.path, mismatch.expected, mismatch.got)
+            # Jaeger's own words say why (a query error, a backend that is not Jaeger).
+            said = (answer.body or b"")[:300].decode("utf-8", "replace").strip()
+            v.fail(mismatch.path, mismatch.expected, f"{mismatch.got}: {said}" if said else mismatch.got)
             return
         seen = services_in_traces(answer.body, namespace)
         if seen != set(APP_SERVICES):

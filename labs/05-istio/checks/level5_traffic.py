@@ -113,10 +113,27 @@ def overflowed_calls(metrics: str, destination: str = "account") -> float:
     """Calls the caller's sidecar refused because the destination's pool was full.
 
     Envoy marks them with the response flag UO (upstream overflow): the circuit breaker of
-    the DestinationRule at work. Istio's standard metric carries the flag as a label.
+    the DestinationRule at work. Istio's standard metric carries the flag as a label; Envoy's
+    own counter ``upstream_rq_pending_overflow`` of the outbound clusters to the destination
+    counts the same calls where it is exported (a mesh whose proxyStatsMatcher includes it, or
+    one without Istio's metrics). Either shows the breaker opened: the larger is taken.
     """
-    return metric_sum(metrics, "istio_requests_total", reporter="source",
-                      destination_service_name=destination, response_flags="UO")
+    istio = metric_sum(metrics, "istio_requests_total", reporter="source",
+                       destination_service_name=destination, response_flags="UO")
+    envoy = 0.0
+    for line in metrics.splitlines():
+        found = _SAMPLE.match(line)
+        if not found or found["name"] != "envoy_cluster_upstream_rq_pending_overflow":
+            continue
+        cluster = dict(_LABEL.findall(found["labels"] or "")).get("cluster_name", "")
+        # outbound|<port>|<subset>|<host>: the calls this sidecar sent to the destination's service.
+        parts = cluster.split("|")
+        if len(parts) == 4 and parts[0] == "outbound" and parts[3].split(".")[0] == destination:
+            try:
+                envoy += float(found["value"])
+            except ValueError:
+                continue
+    return max(istio, envoy)
 
 
 # --- step 9: one request traced across the four services --------------------------------------
