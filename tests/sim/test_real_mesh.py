@@ -189,6 +189,8 @@ def test_the_addon_standins_answer_only_health_probes_on_the_addons_ports():
     jaeger = addon_standins.plan(addons / "jaeger.yaml")
     assert len(jaeger) == 1 and jaeger[0].image.startswith("docker.io/jaegertracing/")  # the manifest's own name
     assert 16686 in jaeger[0].ports and jaeger[0].health_paths == ["/status"]  # the query port the check calls
+    # In podman a stand-in never carries the real image's name (preload and kind would take it for the real one).
+    assert addon_standins.local_name(jaeger[0].image).startswith("localhost/workshop-sim/standin-jaeger:")
     kiali = addon_standins.plan(addons / "kiali.yaml")[0]
     assert kiali.command == "/opt/kiali/kiali" and kiali.health_paths == ["/kiali/healthz"]
 

@@ -105,12 +105,24 @@ def plan(manifest: Path) -> list[StandIn]:
     return found
 
 
-def build(addons_dir: Path, base: str) -> list[str]:
-    """The stand-in images of lab.sh's add-ons, named as their manifests name the real ones (cached)."""
-    built = []
+def local_name(image: str) -> str:
+    """The stand-in's name in podman: never the real add-on's, so nothing on this machine (a later
+    kind cluster, `make preload`) can take a stand-in for the real image. Only the nodes see that name.
+
+    >>> local_name("docker.io/grafana/grafana:12.0.1")
+    'localhost/workshop-sim/standin-grafana:12.0.1'
+    """
+    repository, _, tag = image.rpartition(":")
+    return f"localhost/workshop-sim/standin-{repository.rsplit('/', 1)[-1]}:{tag}"
+
+
+def build(addons_dir: Path, base: str) -> dict[str, str]:
+    """The stand-in images of lab.sh's add-ons (cached): {local podman name: the real image's name,
+    which the nodes give it}."""
+    built = {}
     for addon in ADDONS:
         for standin in plan(addons_dir / f"{addon}.yaml"):
-            built.append(_build_one(standin, base))
+            built[_build_one(standin, base)] = standin.image
     return built
 
 
@@ -122,14 +134,15 @@ def _build_one(standin: StandIn, base: str) -> str:
                      f" > {standin.command} && chmod 755 {standin.command}")
     lines += [f"USER {STANDIN_USER}", 'ENTRYPOINT ["python3", "/standin.py"]',
               'LABEL workshop.standin="workshop sim stand-in (workshop/sim/addon_standins.py), not the real add-on"']
+    name = local_name(standin.image)
     inputs = hashlib.sha256(json.dumps([lines, config, SERVER, base]).encode()).hexdigest()[:16]
-    if images._label(standin.image) == inputs:
-        return standin.image
+    if images._label(name) == inputs:
+        return name
     with tempfile.TemporaryDirectory(prefix="addon-standin-") as context:
         (Path(context) / "standin.py").write_text(SERVER)
         (Path(context) / "standin.json").write_text(json.dumps(config))
         (Path(context) / "Containerfile").write_text("\n".join([*lines, f"LABEL {images.DIGEST_LABEL}={inputs}"]) + "\n")
-        images.podman("build", "-q", "--format", "oci", "--network=none", "-t", standin.image, context,
+        images.podman("build", "-q", "--format", "oci", "--network=none", "-t", name, context,
                       what=f"building the stand-in for {standin.image}")
-    return standin.image
+    return name
 

@@ -527,15 +527,16 @@ class Sim:
 
     # ----------------------------------------------------------------- images
 
-    def load(self, image_names: list[str], out=sys.stdout) -> None:
-        """`kind load docker-image` for the sim: podman images into every real node, names kept."""
+    def load(self, image_names: list[str], out=sys.stdout, names: dict[str, str] | None = None) -> None:
+        """`kind load docker-image` for the sim: podman images into every real node, names kept
+        (or given by ``names``, {podman image: its name in the nodes}: the sim's own stand-ins)."""
         from workshop.sim import images
 
         nodes = self.real_nodes() if self.mode() == "real" else []
         if not nodes or not self.is_up():
             raise SimError(f"{self.context} has no real nodes running: start it with `make sim-up NODES=real"
                            f"{'' if self.index == 1 else f' SIM={self.index}'}`.")
-        images.load([node.socket for node in nodes], image_names)
+        images.load([node.socket for node in nodes], image_names, names)
         print(f"sim-load: {', '.join(image_names)} loaded into {', '.join(node.name for node in nodes)}", file=out)
 
     # ------------------------------------------------------------------- stop

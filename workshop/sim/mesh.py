@@ -206,7 +206,7 @@ def prepare_for_lab(sim, log=None) -> Path:
 
     folder = istio_release.make_release_dir(log=log)
     standins = addon_standins.build(folder / "samples" / "addons", LOCAL_BASE)
-    sim.load([*build_images(log=log), *app_images(), *standins], out=_Quiet())
+    sim.load([*build_images(log=log), *app_images(), *standins], out=_Quiet(), names=standins)
     return folder
 
 
