@@ -76,10 +76,12 @@ repo_url() {
   echo "$applied"
 }
 
-# The status of the Helm release's last revision (deployed, failed, pending-upgrade...), or nothing.
+# The status of the Helm release's last revision (deployed, failed, pending-upgrade...), or nothing
+# when there is no release (helm status then fails, printing nothing on stdout: not an error here).
 helm_status() {
-  helm -n "$HELM_NAMESPACE" list --all --filter "^$HELM_RELEASE\$" -o json 2>/dev/null |
-    "$REPO_ROOT/.venv/bin/python" -c 'import json, sys; print(next((r["status"] for r in json.load(sys.stdin)), ""))'
+  { helm -n "$HELM_NAMESPACE" status "$HELM_RELEASE" -o json 2>/dev/null || true; } |
+    "$REPO_ROOT/.venv/bin/python" -c 'import json, sys; text = sys.stdin.read()
+print(json.loads(text)["info"]["status"] if text else "")'
 }
 
 # The Helm step as the page does it: the chart installed (afresh, if its last revision is not
@@ -97,14 +99,15 @@ solve_helm() {
   status="$(helm_status)"
   if [[ -n "$status" && "$status" != deployed ]]; then
     # failed, pending-* (an interrupted operation) or uninstalled with its history kept: start afresh.
-    log "Helm release $HELM_RELEASE is $status: uninstalling it, then installing it again."
+    log "Helm release $HELM_RELEASE is $status: removing it and its history, then installing it again."
     helm -n "$HELM_NAMESPACE" uninstall "$HELM_RELEASE" --wait >&2
   fi
   kubectl create namespace "$HELM_NAMESPACE" --dry-run=client -o yaml | kubectl apply -f - >&2
   kubectl label namespace "$HELM_NAMESPACE" pod-security.kubernetes.io/enforce=restricted --overwrite >&2
   # --force-conflicts: a field changed by hand (kubectl scale) goes back to what the chart says.
-  helm upgrade --install "$HELM_RELEASE" "$chart" -n "$HELM_NAMESPACE" --reset-values --force-conflicts "${wait[@]}" >&2
-  helm upgrade "$HELM_RELEASE" "$chart" -n "$HELM_NAMESPACE" --reuse-values --set account.replicas=3 "${wait[@]}" >&2
+  helm upgrade --install "$HELM_RELEASE" "$chart" -n "$HELM_NAMESPACE" --reset-values \
+    -f "$LAB_DIR/helm/values-one-replica.yaml" --force-conflicts "${wait[@]}" >&2
+  helm upgrade "$HELM_RELEASE" "$chart" -n "$HELM_NAMESPACE" --reuse-values --set account.replicas=2 "${wait[@]}" >&2
   helm rollback "$HELM_RELEASE" -n "$HELM_NAMESPACE" "${wait[@]}" >&2
 }
 

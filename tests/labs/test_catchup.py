@@ -1,5 +1,6 @@
 """`make catchup-N`: the cluster as a learner has it after levels 1 to N-1, and every earlier
-level's `make check-K` passes right after it.
+level's `make check-K` passes right after it, but for the checks a later level's own solution
+contradicts (LATER_LEVEL_CONFLICTS: listed, so that the day they are fixed this test says so).
 
 On the sim, from the most to the least: catchup-5 (levels 2, 3 and 4 solved, Argo CD and the Helm
 release included), then catchup-4, -3 and -2, each of which must also remove what the later
@@ -53,10 +54,11 @@ def test_a_context_that_is_not_local_is_refused_before_anything(tmp_path):
 
 
 def test_level_4_needs_the_fork_url_before_anything_changes(kubeconfig):
+    applied = kubectl(kubeconfig, "get", "applications.argoproj.io", "-A", "-o", "name", check=False).stdout
+    if "workshop-dev" in applied:
+        pytest.skip("an Application with a fork's URL is applied: catch-up uses its URL")
     started = time.monotonic()
     done = catchup(5, kubeconfig, REPO_URL="")
-    if "application" in kubectl(kubeconfig, "get", "applications.argoproj.io", "-A", check=False).stdout.lower():
-        pytest.skip("an Application with a fork's URL is applied: its URL is used")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "make catchup-5 REPO_URL=https://github.com/<you>/<fork>.git" in done.stderr
     assert "catchup: make" not in done.stderr and time.monotonic() - started < 30
@@ -68,13 +70,20 @@ def namespaces(kubeconfig: Path) -> set[str]:
     return set(kubectl(kubeconfig, "get", "namespaces", "-o", "jsonpath={.items[*].metadata.name}").stdout.split())
 
 
-def graded_levels(kubeconfig: Path, tmp_path: Path, levels) -> dict[int, str]:
-    """`make check-K` of each level: {K: its output} for every one that did not pass."""
-    failing = {}
+# Checks of an earlier level that a later level's solution makes fail: not catch-up's doing, but
+# the levels' own (a learner who did level 4 by hand fails them too). Listed so the test says it.
+LATER_LEVEL_CONFLICTS = {
+    "l2-scaled": "level 4's canary scales account to 3 replicas; level 2's check wants exactly 2",
+}
+
+
+def failing_checks(kubeconfig: Path, tmp_path: Path, levels) -> set[str]:
+    """Every check of `make check-K`, for each level K, that did not pass (skipped ones aside)."""
+    failing = set()
     for level in levels:
         graded = grade(level, kubeconfig, tmp_path, "--wait", "60")
-        if graded.returncode != 0:
-            failing[level] = graded.stdout
+        failing |= {item["id"] for item in graded.report["checks"] if item["status"] not in ("passed", "skipped")}
+        assert graded.returncode in (0, 1), graded.stdout
     return failing
 
 
@@ -89,20 +98,20 @@ def test_catchup_brings_every_earlier_level_and_removes_the_later_ones(kubeconfi
         for level in (2, 3, 4):
             assert f"catchup: make solve-{level} done in" in done.stderr, done.stderr
         assert "catchup-5: done in" in done.stderr and "Next: make lab-5." in done.stderr
-        assert graded_levels(kubeconfig, tmp_path, (2, 3, 4)) == {}
+        assert failing_checks(kubeconfig, tmp_path, (2, 3, 4)) == set(LATER_LEVEL_CONFLICTS)
         print(f"catchup-5 took {seconds:.0f} s on the sim")
 
         done = catchup(4, kubeconfig)
         assert done.returncode == 0, done.stderr
         assert not {"argocd", "workshop-helm"} & namespaces(kubeconfig), "catchup-4 left level 4 behind"
         assert not kubectl(kubeconfig, "get", "crd", "applications.argoproj.io", check=False).returncode == 0
-        assert graded_levels(kubeconfig, tmp_path, (2, 3)) == {}
-        assert grade(4, kubeconfig, tmp_path).returncode == 1
+        assert failing_checks(kubeconfig, tmp_path, (2, 3)) == set()
+        assert grade(4, kubeconfig, tmp_path).returncode != 0, "level 4 is gone: its checks cannot pass"
 
         for _ in range(2):  # idempotent: the second run ends the same
             done = catchup(3, kubeconfig)
             assert done.returncode == 0, done.stderr
-            assert graded_levels(kubeconfig, tmp_path, (2,)) == {}
+            assert failing_checks(kubeconfig, tmp_path, (2,)) == set()
             networkpolicies = kubectl(kubeconfig, "-n", "workshop", "get", "networkpolicies", "-o", "name").stdout
             assert networkpolicies == "", "catchup-3 left level 3's policies behind"
     finally:

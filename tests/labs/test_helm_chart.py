@@ -31,6 +31,7 @@ from labrun import REPO_ROOT, env_for, grade, kubectl
 CHART = REPO_ROOT / "manifests" / "helm" / "workshop"
 DEV_OVERLAY = REPO_ROOT / "manifests" / "overlays" / "dev"
 CANARY = REPO_ROOT / "labs" / "04-release" / "manifests" / "app-account-v2-canary.yaml"
+ONE_REPLICA = REPO_ROOT / "labs" / "04-release" / "helm" / "values-one-replica.yaml"  # level 4's Helm step
 RELEASE = "workshop"
 NAMESPACE = "workshop"
 SERVICES = ("gateway", "customer", "order", "account", "loadgen")
@@ -52,7 +53,8 @@ def run(command: list[str]) -> str:
 
 
 def helm_render(*sets: str, namespace: str = NAMESPACE) -> list[dict]:
-    args = [arg for value in sets for arg in ("--set", value)]
+    """`helm template` with each "key=value" as --set, and each path to a file as -f."""
+    args = [arg for value in sets for arg in (("--set", value) if "=" in value else ("-f", value))]
     text = run([built("helm", "make helm"), "template", RELEASE, str(CHART), "--namespace", namespace, *args])
     return [item for item in yaml.safe_load_all(text) if item]
 
@@ -180,6 +182,15 @@ def without(predicate: Callable[[dict], bool]) -> Callable[[list[dict]], list[di
     return lambda objects: [item for item in objects if not predicate(item)]
 
 
+def one_replica(objects: list[dict]) -> list[dict]:
+    for name in ("customer", "order", "account"):
+        set_replicas(name, 1)(objects)
+    for item in objects:
+        if item["kind"] == "HorizontalPodAutoscaler":
+            item["spec"]["minReplicas"] = 1
+    return objects
+
+
 def with_canary(objects: list[dict]) -> list[dict]:
     """The lab's canary file, as the overlay would make it: in the namespace, with the environment label."""
     canary = yaml.safe_load(CANARY.read_text())
@@ -199,6 +210,7 @@ VALUE_CHANGES = {
     "no-availability": (["availability.enabled=false"], without(
         lambda item: item["kind"] in ("HorizontalPodAutoscaler", "PodDisruptionBudget"))),
     "account-v2": (["accountV2.enabled=true"], with_canary),
+    "level-4-values-file": ([str(ONE_REPLICA)], one_replica),
 }
 
 
@@ -247,6 +259,7 @@ def test_the_record_is_decoded_as_helm_writes_it(pytestconfig):
 
 
 HELM_NAMESPACE = "workshop-helm"
+NOT_INSTALLED = "helm release workshop (namespace workshop-helm): expected installed"
 
 
 def helm(kubeconfig: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -257,13 +270,15 @@ def helm(kubeconfig: Path, *args: str, check: bool = True) -> subprocess.Complet
     return done
 
 
-def solve_helm(kubeconfig: Path) -> None:
+def solve_helm(kubeconfig: Path) -> str:
     """lab.sh's Helm part of `make solve-4`, as scripts/lab.sh runs it."""
     folder = REPO_ROOT / "labs" / "04-release"
-    program = f'source "{REPO_ROOT / "scripts" / "lib" / "converge.sh"}"; source "{folder / "lab.sh"}"; need_helm; solve_helm'
+    converge = REPO_ROOT / "scripts" / "lib" / "converge.sh"
+    program = f'source "{converge}"; source "{folder / "lab.sh"}"; need_helm; solve_helm'
     done = subprocess.run(["bash", "-c", program], capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
                           env={**env_for(kubeconfig), "REPO_ROOT": str(REPO_ROOT), "LAB_DIR": str(folder)})
     assert done.returncode == 0, done.stderr
+    return done.stderr
 
 
 def helm_check(kubeconfig: Path, tmp_path: Path) -> dict:
@@ -287,12 +302,12 @@ def helm_namespace(kubeconfig: Path):
 @pytest.mark.slow
 def test_the_check_fails_until_the_step_is_done_and_after_it_is_undone(helm_namespace, tmp_path):
     kubeconfig = helm_namespace
-    assert_fails(helm_check(kubeconfig, tmp_path), "helm release workshop (namespace workshop-helm): expected installed")
+    assert_fails(helm_check(kubeconfig, tmp_path), NOT_INSTALLED)
 
     kubectl(kubeconfig, "create", "namespace", HELM_NAMESPACE)
-    helm(kubeconfig, "install", RELEASE, str(CHART), "--wait", "--timeout", "3m")
+    helm(kubeconfig, "install", RELEASE, str(CHART), "-f", str(ONE_REPLICA), "--wait", "--timeout", "3m")
     assert_fails(helm_check(kubeconfig, tmp_path), 'revision 1.info.description: expected Rollback to N')
-    helm(kubeconfig, "upgrade", RELEASE, str(CHART), "--reuse-values", "--set", "account.replicas=3",
+    helm(kubeconfig, "upgrade", RELEASE, str(CHART), "--reuse-values", "--set", "account.replicas=2",
          "--set", "account.tag=1.1.0", "--wait", "--timeout", "3m")
     assert_fails(helm_check(kubeconfig, tmp_path), 'revision 2.info.description: expected Rollback to N')
     helm(kubeconfig, "rollback", RELEASE, "1", "--wait", "--timeout", "3m")
@@ -301,24 +316,24 @@ def test_the_check_fails_until_the_step_is_done_and_after_it_is_undone(helm_name
     # Changed by hand behind Helm's back: the cluster no longer runs what the release says.
     kubectl(kubeconfig, "-n", HELM_NAMESPACE, "scale", "deployment/account", "--replicas=5")
     assert_fails(helm_check(kubeconfig, tmp_path), "deployment/account (namespace workshop-helm).spec.replicas: "
-                                                    "expected 2, got 5")
+                                                    "expected 1, got 5")
     solve_helm(kubeconfig)
     assert helm_check(kubeconfig, tmp_path)["status"] == "passed"
     assert kubectl(kubeconfig, "-n", HELM_NAMESPACE, "get", "deployment", "account",
-                   "-o", "jsonpath={.spec.replicas}").stdout == "2"
+                   "-o", "jsonpath={.spec.replicas}").stdout == "1"
 
     # An upgrade the API server refuses leaves a failed revision on top.
     failed = helm(kubeconfig, "upgrade", RELEASE, str(CHART), "--reuse-values", "--set", "account.replicas=-1",
                   check=False)
     assert failed.returncode != 0
     assert_fails(helm_check(kubeconfig, tmp_path), 'info.status: expected "deployed", got "failed (')
-    solve_helm(kubeconfig)
+    assert "Helm release workshop is failed: removing it and its history" in solve_helm(kubeconfig)
     assert helm_check(kubeconfig, tmp_path)["status"] == "passed"
 
     helm(kubeconfig, "uninstall", RELEASE, "--keep-history", "--wait")
     assert_fails(helm_check(kubeconfig, tmp_path), 'info.status: expected "deployed", got "uninstalled (')
-    solve_helm(kubeconfig)
+    assert "Helm release workshop is uninstalled: removing it and its history" in solve_helm(kubeconfig)
     assert helm_check(kubeconfig, tmp_path)["status"] == "passed"
 
     helm(kubeconfig, "uninstall", RELEASE, "--wait")
-    assert_fails(helm_check(kubeconfig, tmp_path), "helm release workshop (namespace workshop-helm): expected installed")
+    assert_fails(helm_check(kubeconfig, tmp_path), NOT_INSTALLED)

@@ -5,7 +5,7 @@ from its Go module at HELM_VERSION, so level 4's page and the chart's render tes
 
     >>> from workshop.sim import helm
     >>> helm.build_helm()     # a few minutes the first time, then instant (cached)
-    PosixPath('.../bin/helm@v4.3.1/helm')
+    PosixPath('.../bin/helm@<HELM_VERSION>/helm')
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ HELM_PACKAGE = "helm.sh/helm/v4/cmd/helm"
 def helm_spec(versions: dict[str, str] | None = None) -> GoBuild:
     """helm at HELM_VERSION, with the version flags Helm's Makefile sets for a tagged build.
 
-    A tagged release has no build metadata ("v4.3.1", not "v4.3.1+unreleased"). The module
+    A tagged release has no build metadata (its bare version, no "+unreleased"). The module
     proxy gives no commit, so gitCommit stays empty rather than made up.
     """
     versions = versions or all_versions()

@@ -22,7 +22,8 @@ from workshop.grading.workload import rollout_problems
 HELM_NAMESPACE = "workshop-helm"
 RELEASE = "workshop"
 REF = f"helm release {RELEASE} (namespace {HELM_NAMESPACE})"
-INSTALL = f"kubectl create namespace {HELM_NAMESPACE}, then helm install {RELEASE} manifests/helm/workshop -n {HELM_NAMESPACE} --wait"
+INSTALL = (f"kubectl create namespace {HELM_NAMESPACE}, then helm install {RELEASE} manifests/helm/workshop "
+           f"-n {HELM_NAMESPACE} -f labs/04-release/helm/values-one-replica.yaml --wait")
 DOCS = "https://helm.sh/docs/intro/using_helm/"
 
 
@@ -61,7 +62,7 @@ def images(deployment: dict) -> dict[str, str]:
 @check(id="l4-helm-release", title="Helm release workshop in workshop-helm: upgraded, rolled back, and what runs",
        step="helm", points=2,
        hint=f"Install the chart into a namespace of its own ({INSTALL}), upgrade it with a value changed (helm upgrade "
-       f"{RELEASE} manifests/helm/workshop -n {HELM_NAMESPACE} --reuse-values --set account.replicas=3 --wait), "
+       f"{RELEASE} manifests/helm/workshop -n {HELM_NAMESPACE} --reuse-values --set account.replicas=2 --wait), "
        f"then roll the upgrade back (helm rollback {RELEASE} -n {HELM_NAMESPACE} --wait). helm history {RELEASE} -n "
        f"{HELM_NAMESPACE} shows each revision and its status.",
        docs=DOCS)
@@ -83,8 +84,8 @@ def check_helm_release(cluster):
                        f"-n {HELM_NAMESPACE} --wait goes back to it.")
             elif status == "uninstalled":
                 v.hint(f"The release was uninstalled (its history kept with --keep-history): helm upgrade --install "
-                       f"{RELEASE} manifests/helm/workshop -n {HELM_NAMESPACE} --wait, then the upgrade and the rollback "
-                       "again.")
+                       f"{RELEASE} manifests/helm/workshop -n {HELM_NAMESPACE} --wait, then the upgrade and the "
+                       "rollback again.")
             elif str(status).startswith("pending"):
                 v.hint(f"An install, upgrade or rollback still runs, or was interrupted: wait for it, or helm rollback "
                        f"{RELEASE} -n {HELM_NAMESPACE} to end it.")
@@ -93,7 +94,7 @@ def check_helm_release(cluster):
             v.fail(f"{where}.info.description", "<Rollback to N (helm rollback)>", description)
         elif not [record for record in history[:-1]
                   if (record.get("info") or {}).get("description", "").startswith("Upgrade complete")]:
-            v.fail(f"{REF} history", "<an upgrade before the rollback (helm upgrade ... --set account.replicas=3)>",
+            v.fail(f"{REF} history", "<an upgrade before the rollback (helm upgrade ... --set account.replicas=2)>",
                    "; ".join(describe(record) for record in history))
         for wanted in manifest_deployments(current):
             name = wanted.get("metadata", {}).get("name", "?")
