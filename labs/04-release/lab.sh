@@ -84,15 +84,15 @@ helm_status() {
 print(json.loads(text)["info"]["status"] if text else "")'
 }
 
-# The Helm step as the page does it: the chart installed (afresh, if its last revision is not
-# deployed), upgraded with a value changed, then rolled back. Each run adds revisions; the end
-# state is the same: the chart's defaults deployed, by a rollback after an upgrade.
 need_helm() {
   command -v helm >/dev/null && return 0
   log "make solve-4 needs helm $(version_of HELM_VERSION): install it as level 4's Helm step says."
   exit 2
 }
 
+# The Helm step as the page does it: the chart installed with the step's values file (afresh,
+# if its last revision is not deployed), upgraded with a value changed, then rolled back. Each
+# run adds revisions; the end state is the same: the install's values, by a rollback after an upgrade.
 solve_helm() {
   local chart="$REPO_ROOT/manifests/helm/workshop" status
   local wait=(--wait --timeout "$ROLLOUT_TIMEOUT")
