@@ -37,7 +37,8 @@ help: ## list every target (this page)
 	@printf "  %-16s %s\n" "lab-N" "deploy level N's exercise on your local cluster" \
 	  "check-N" "self-grade level N: what is right, what is wrong, what to do next" \
 	  "solve-N" "apply level N's solution (when you are stuck)" \
-	  "reset-N" "remove what level N created, leaving the cluster as before"
+	  "reset-N" "remove what level N created, leaving the cluster as before" \
+	  "catchup-N" "bring the cluster to the start of level N: levels 1..N-1 solved, in order (N = 2..7)"
 	@$(PYTHON) -c 'import sys; sys.path.insert(0, "$(REPO_ROOT)"); \
 	  from workshop.levels import LEVELS; \
 	  print("  " + ", ".join(f"{l.number} {l.slug.split(chr(45), 1)[1]}" for l in LEVELS if l.number))'

@@ -12,6 +12,9 @@ ARGOCD_MANIFEST="${ARGOCD_MANIFEST:-}"
 # The Git repository Argo CD watches: your fork (default: this clone's origin, as https).
 REPO_URL="${REPO_URL:-}"
 PLACEHOLDER_REPO_URL="https://github.com/YOUR-GITHUB-USER/microservices-workshop.git"
+# The Helm step: the app's chart released into a namespace of its own.
+HELM_NAMESPACE=workshop-helm
+HELM_RELEASE=workshop
 
 log() { echo "$*" >&2; }
 
@@ -60,6 +63,41 @@ repo_url() {
   echo "$applied"
 }
 
+# The status of the Helm release's last revision (deployed, failed, pending-upgrade...), or nothing
+# when there is no release (helm status then fails, printing nothing on stdout: not an error here).
+helm_status() {
+  { helm -n "$HELM_NAMESPACE" status "$HELM_RELEASE" -o json 2>/dev/null || true; } |
+    "$REPO_ROOT/.venv/bin/python" -c 'import json, sys; text = sys.stdin.read()
+print(json.loads(text)["info"]["status"] if text else "")'
+}
+
+need_helm() {
+  command -v helm >/dev/null && return 0
+  log "make solve-4 needs helm $(version_of HELM_VERSION): install it as level 4's Helm step says."
+  exit 2
+}
+
+# The Helm step as the page does it: the chart installed with the step's values file (afresh,
+# if its last revision is not deployed), upgraded with a value changed, then rolled back. Each
+# run adds revisions; the end state is the same: the install's values, by a rollback after an upgrade.
+solve_helm() {
+  local chart="$REPO_ROOT/manifests/helm/workshop" status
+  local wait=(--wait --timeout "$ROLLOUT_TIMEOUT")
+  status="$(helm_status)"
+  if [[ -n "$status" && "$status" != deployed ]]; then
+    # failed, pending-* (an interrupted operation) or uninstalled with its history kept: start afresh.
+    log "Helm release $HELM_RELEASE is $status: removing it and its history, then installing it again."
+    helm -n "$HELM_NAMESPACE" uninstall "$HELM_RELEASE" --wait >&2
+  fi
+  kubectl create namespace "$HELM_NAMESPACE" --dry-run=client -o yaml | kubectl apply -f - >&2
+  kubectl label namespace "$HELM_NAMESPACE" pod-security.kubernetes.io/enforce=restricted --overwrite >&2
+  # --force-conflicts: a field changed by hand (kubectl scale) goes back to what the chart says.
+  helm upgrade --install "$HELM_RELEASE" "$chart" -n "$HELM_NAMESPACE" --reset-values \
+    -f "$LAB_DIR/helm/values-one-replica.yaml" --force-conflicts "${wait[@]}" >&2
+  helm upgrade "$HELM_RELEASE" "$chart" -n "$HELM_NAMESPACE" --reuse-values --set account.replicas=2 "${wait[@]}" >&2
+  helm rollback "$HELM_RELEASE" -n "$HELM_NAMESPACE" "${wait[@]}" >&2
+}
+
 # The starting state: level 3's app applied by hand from manifests/base (as you left it),
 # and Argo CD installed, with nothing for it to do yet.
 deploy() {
@@ -81,6 +119,7 @@ solve() {
     log "make solve-4 needs your fork's URL, which Argo CD deploys from: make solve-4 REPO_URL=https://github.com/<you>/<fork>.git"
     exit 2
   fi
+  need_helm
   kubectl get namespace "$ARGOCD_NAMESPACE" >/dev/null 2>&1 || install_argocd
   local gateway_replicas
   gateway_replicas="$(replicas_of gateway)"
@@ -96,12 +135,14 @@ solve() {
   rm -f "$application"
   kubectl -n "$NAMESPACE" scale deployment/account --replicas=3 >&2
   wait_for "$NAMESPACE" "${SERVICES[@]/#/deployment/}" deployment/loadgen deployment/account-v2
+  solve_helm
   log ""
   log "Level 4 is solved. make check-4 should now pass (Synced and Healthy once Argo CD has read your fork)."
 }
 
 # Remove everything the level created: the Application first (so Argo CD stops syncing),
-# then the app's namespace, then Argo CD itself, CRDs and cluster roles included.
+# then the app's namespaces (the Helm release's history lives in its own), then Argo CD
+# itself, CRDs and cluster roles included.
 reset() {
   if kubectl get crd applications.argoproj.io >/dev/null 2>&1; then
     kubectl -n "$ARGOCD_NAMESPACE" delete applications.argoproj.io --all --wait=true --timeout=60s >&2
@@ -109,11 +150,14 @@ reset() {
   if kubectl get namespace "$NAMESPACE" >/dev/null 2>&1; then
     kubectl delete namespace "$NAMESPACE" --wait=true --timeout=120s >&2
   fi
+  if kubectl get namespace "$HELM_NAMESPACE" >/dev/null 2>&1; then
+    kubectl delete namespace "$HELM_NAMESPACE" --wait=true --timeout=120s >&2
+  fi
   if kubectl get namespace "$ARGOCD_NAMESPACE" >/dev/null 2>&1 || kubectl get crd applications.argoproj.io >/dev/null 2>&1; then
     local manifest
     manifest="$(argocd_manifest)"
     kubectl delete -n "$ARGOCD_NAMESPACE" --ignore-not-found --wait=true -f "$manifest" >&2
     kubectl delete namespace "$ARGOCD_NAMESPACE" --ignore-not-found --wait=true --timeout=120s >&2
   fi
-  log "Level 4 is reset: namespaces $NAMESPACE and $ARGOCD_NAMESPACE and Argo CD's CRDs are gone."
+  log "Level 4 is reset: namespaces $NAMESPACE, $HELM_NAMESPACE and $ARGOCD_NAMESPACE and Argo CD's CRDs are gone."
 }

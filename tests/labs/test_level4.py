@@ -39,7 +39,8 @@ LAB = REPO_ROOT / "labs" / "04-release"
 MANIFESTS = REPO_ROOT / "manifests"
 OVERLAYS = ("base", "overlays/dev", "overlays/prod")
 SERVICES = ("gateway", "customer", "order", "account", "loadgen")
-ALL_CHECKS = {"l4-dev-overlay", "l4-argocd-running", "l4-application", "l4-synced-healthy", "l4-canary"}
+ALL_CHECKS = {"l4-dev-overlay", "l4-argocd-running", "l4-application", "l4-synced-healthy", "l4-canary",
+              "l4-helm-release"}
 DATA_PLANE = {"l4-synced-healthy"}
 REPO_URL = "https://example.com/learner/microservices-workshop.git"  # any fork's URL: never fetched on the sim
 # Skaffold config versions and the Skaffold releases that introduced them (v4beta13: v2.15.0,
@@ -375,7 +376,7 @@ def test_synced_healthy_check_reads_argocds_verdict(solved, kubeconfig, check_ma
 @pytest.mark.slow
 def test_reset_leaves_nothing_behind(solved, lab_env):
     lab("reset", LEVEL, solved)
-    for namespace in ("workshop", "argocd"):
+    for namespace in ("workshop", "workshop-helm", "argocd"):  # the Helm release's history lives in its namespace
         gone = kubectl(solved, "get", "namespace", namespace, check=False)
         assert gone.returncode != 0 and "NotFound" in gone.stderr, namespace
     crds = kubectl(solved, "get", "crds", "-o", "name").stdout
