@@ -72,9 +72,7 @@ def namespaces(kubeconfig: Path) -> set[str]:
 
 # Checks of an earlier level that a later level's solution makes fail: not catch-up's doing, but
 # the levels' own (a learner who did level 4 by hand fails them too). Listed so the test says it.
-LATER_LEVEL_CONFLICTS = {
-    "l2-scaled": "level 4's canary scales account to 3 replicas; level 2's check wants exactly 2",
-}
+LATER_LEVEL_CONFLICTS: dict[str, str] = {}
 
 
 def failing_checks(kubeconfig: Path, tmp_path: Path, levels) -> set[str]:

@@ -23,14 +23,23 @@ def account_replica_sets(cluster, namespace: str) -> list[dict]:
     return sorted(cluster.list("ReplicaSet", namespace, selector={"app": "account"}), key=revision)
 
 
-@check(id="l2-scaled", title="account runs 2 ready replicas", step="scale", points=1,
+@check(id="l2-scaled", title="account runs 2 ready replicas or more", step="scale", points=1,
        hint="Scale account out: kubectl -n workshop scale deployment/account --replicas=2 (and set replicas: 2 in "
        "your manifest, or the next apply scales it back).",
        docs=DOCS + "#scaling-a-deployment")
 def check_scaled(cluster, namespace):
+    # "Or more": later levels run account wider (level 4's canary, 3 pods of v1), and still scaled out.
+    account = cluster.get("Deployment", "account", namespace)
     with verify() as v:
-        v.match(cluster.get("Deployment", "account", namespace),
-                {"spec": {"replicas": 2}, "status": {"readyReplicas": 2}}, ref="deployment/account")
+        if account is None:
+            v.fail("deployment/account", "<it to exist>", "<missing>")
+            return
+        replicas = account["spec"].get("replicas", 1)
+        ready = (account.get("status") or {}).get("readyReplicas", 0)
+        if replicas < 2:
+            v.fail("deployment/account.spec.replicas", "2 or more", replicas, account)
+        elif ready < replicas:
+            v.fail("deployment/account.status.readyReplicas", replicas, ready, account)
 
 
 @check(id="l2-rolled-out-v2", title="account was rolled out to v2", step="rolling update", points=1,

@@ -127,6 +127,8 @@ spec:
         labelSelector:
           matchLabels:
             app: {{ .name }}
+        matchLabelKeys:     # spread each revision's pods: in a rollout, the old ones are leaving
+        - pod-template-hash
       serviceAccountName: {{ .name }}
       automountServiceAccountToken: false
       {{- include "workshop.podSecurityContext" . | nindent 6 }}
