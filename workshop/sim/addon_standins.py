@@ -11,8 +11,7 @@ request with 501 and a body saying it is a stand-in. So:
 - nothing a real add-on serves is imitated: a trace query to the Jaeger stand-in gets 501, so
   l5-trace-four-hops fails on the sim with that reason (never passes without a real backend).
 
-    >>> plan(Path("istio-1.31.1/samples/addons/jaeger.yaml"))[0].image
-    'docker.io/jaegertracing/jaeger:2.17.0'
+``plan(<release folder>/samples/addons/jaeger.yaml)[0].image`` is the manifest's own Jaeger image.
 """
 
 from __future__ import annotations
