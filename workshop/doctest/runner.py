@@ -230,15 +230,17 @@ def _indent(text: str, limit: int = 60) -> str:
     return "\n".join(f"    | {line}" for line in lines)
 
 
-def real_node_stand_ins(workdir: Path, real_sim: int | None, out) -> tuple[dict[str, str], object | None]:
-    """On a real-node sim: a ``kind`` stand-in in ``workdir`` (kind_shim) and the release mirror
-    (workshop/sim/mirror.py); the environment they need and the mirror to stop. Nothing otherwise."""
-    if real_sim is None:
+def sim_stand_ins(workdir: Path, mode: str, real_sim: int | None, out) -> tuple[dict[str, str], object | None]:
+    """On the sim: the release mirror (workshop/sim/mirror.py: a page's `make lab-4` fetches Argo CD's
+    install.yaml on KWOK too), and on a real-node sim a ``kind`` stand-in in ``workdir`` (kind_shim);
+    the environment they need and the mirror to stop. Nothing on a real cluster (mode e2e)."""
+    if mode != "sim":
         return {}, None
     from workshop.doctest import kind_shim
     from workshop.sim.mirror import Mirror
 
-    kind_shim.write(workdir, real_sim)
+    if real_sim is not None:
+        kind_shim.write(workdir, real_sim)
     mirror = Mirror(workdir / "mirror").start()
     if mirror.problem:
         print(f"  release mirror: {mirror.problem}", file=out, flush=True)
@@ -259,7 +261,7 @@ def run_page(page: Page, mode: str, kubeconfig: Path | None, out=sys.stdout, che
     result = PageResult(page)
     workdir = Path(tempfile.mkdtemp(prefix="doctest-page-"))
     docker_shim(workdir)
-    stand_in_env, mirror = real_node_stand_ins(workdir, real_sim, out)
+    stand_in_env, mirror = sim_stand_ins(workdir, mode, real_sim, out)
     env = {**page_env(kubeconfig, workdir), **stand_in_env}
     # A container page (level 1) is proved clean on the engine, a cluster page on the cluster.
     engine = uses_container_engine(page)
