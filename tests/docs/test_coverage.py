@@ -75,16 +75,19 @@ def test_blocks_run_on_the_control_plane_only_are_not_counted_as_run(tmp_path, m
     assert (len(on_real_nodes.run), len(on_real_nodes.control_plane_only)) == (1, 0)
     assert summary_line([on_kwok, on_real_nodes]) == "doc-coverage: run=1 marked=2 total=4 percent=25.0"
     header = table([on_kwok]).splitlines()[0].split()
-    assert header == ["page", "run", "control-plane", "marked", "neither", "total", "substrate"]
-    assert table([on_kwok]).splitlines()[1].split()[1:] == ["0", "1", "1", "0", "2", "control-plane"]
-    assert table([on_real_nodes]).splitlines()[1].split()[1:] == ["1", "0", "1", "0", "2", "real-nodes"]
+    assert header == ["page", "run", "control-plane", "not-run", "marked", "neither", "total", "substrate"]
+    assert table([on_kwok]).splitlines()[1].split()[1:] == ["0", "1", "0", "1", "0", "2", "control-plane"]
+    assert table([on_real_nodes]).splitlines()[1].split()[1:] == ["1", "0", "0", "1", "0", "2", "real-nodes"]
+    on_no_run = classify(read_page(path, level=5))  # level 5: substrate.NOT_RUN_LEVELS
+    assert (len(on_no_run.run), len(on_no_run.control_plane_only), len(on_no_run.not_run)) == (0, 0, 1)
 
 
 def test_level_1_runs_on_the_container_engine_and_level_2_on_real_nodes():
     by_level = {page.level: substrate.of(page) for page in lab_pages()}
     assert by_level[1] == substrate.CONTAINER_ENGINE
     assert by_level[2] == substrate.REAL_NODES
-    assert by_level[5] == substrate.CONTROL_PLANE
+    assert by_level[5] == substrate.NOT_RUN
+    assert by_level[6] == substrate.CONTROL_PLANE
 
 
 def test_the_command_ends_with_exactly_one_summary_line():

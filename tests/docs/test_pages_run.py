@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 # Level 1 runs no cluster: tests/docs/test_container_pages.py runs it on the container engine.
 ON_KWOK = [page for page in lab_pages() if substrate.of(page) == substrate.CONTROL_PLANE]
+NOT_RUN = [page for page in lab_pages() if substrate.of(page) == substrate.NOT_RUN]
 ON_REAL_NODES = [page for page in lab_pages() if substrate.of(page) == substrate.REAL_NODES]
 LEVEL_1_IMAGES = ("gateway", "customer", "order", "account", "loadgen")
 LEARNER_PORTS = ("127.0.0.1:9080", "127.0.0.1:9443")
@@ -49,6 +50,11 @@ def test_page_runs_on_real_nodes(page, real_kubeconfig, level_1_images):
             assert problem is None, f"{page.name} curls kind's host ports, and {problem}"
     result = run_page(page, "sim", real_kubeconfig, out=io.StringIO(), real_sim=real_sim)
     assert result.ok, result.report()
+
+
+@pytest.mark.parametrize("page", NOT_RUN, ids=lambda page: page.name)
+def test_page_not_run_says_why(page):
+    pytest.skip(f"{page.name} NOT RUN: {substrate.NOT_RUN_LEVELS[page.level]}")
 
 
 @pytest.mark.parametrize("page", ON_KWOK, ids=lambda page: page.name)

@@ -35,10 +35,11 @@ class PageCoverage:
     marked: list[Block]
     neither: list[tuple[Block, str]]
     control_plane_only: list[Block] = field(default_factory=list)
+    not_run: list[Block] = field(default_factory=list)  # on a page no CI run executes (substrate.NOT_RUN_LEVELS)
 
     @property
     def total(self) -> int:
-        return len(self.run) + len(self.control_plane_only) + len(self.marked) + len(self.neither)
+        return len(self.run) + len(self.control_plane_only) + len(self.not_run) + len(self.marked) + len(self.neither)
 
 
 def classify(page: Page, mode: str = "sim", labels: dict[str, str] | None = None) -> PageCoverage:
@@ -56,6 +57,8 @@ def classify(page: Page, mode: str = "sim", labels: dict[str, str] | None = None
             coverage.neither.append((block, block.problem))
         elif substrate.proves_it_works(page):
             coverage.run.append(block)
+        elif substrate.of(page) == substrate.NOT_RUN:
+            coverage.not_run.append(block)
         else:
             coverage.control_plane_only.append(block)
     return coverage
@@ -75,16 +78,17 @@ def summary_line(coverages: list[PageCoverage]) -> str:
 
 
 def table(coverages: list[PageCoverage]) -> str:
-    rows = [("page", "run", "control-plane", "marked", "neither", "total", "substrate")]
+    rows = [("page", "run", "control-plane", "not-run", "marked", "neither", "total", "substrate")]
     for c in coverages:
         name = c.page.name + ("" if c.page.level in COUNTED_LEVELS else " (not counted)")
-        rows.append((name, str(len(c.run)), str(len(c.control_plane_only)), str(len(c.marked)), str(len(c.neither)),
-                     str(c.total), substrate.of(c.page)))
+        rows.append((name, str(len(c.run)), str(len(c.control_plane_only)), str(len(c.not_run)), str(len(c.marked)),
+                     str(len(c.neither)), str(c.total), substrate.of(c.page)))
     width = max(len(row[0]) for row in rows)
     lines = [f"{row[0]:<{width}}  " + "  ".join(f"{cell:>{max(7, len(rows[0][i + 1]))}}" for i, cell in enumerate(row[1:-1]))
              + f"  {row[-1]}" for row in rows]
     lines += ["", "run: executed on real nodes or the container engine; control-plane: executed on the KWOK sim "
-              "only (the API accepted it, no pod ran), not counted as run."]
+              "only (the API accepted it, no pod ran), not counted as run; not-run: on a page no CI run executes:"]
+    lines += [f"  level {level}: {why}" for level, why in sorted(substrate.NOT_RUN_LEVELS.items())]
     problems = [f"  {block.where}: neither run nor marked: {why}" for c in coverages for block, why in c.neither]
     if problems:
         lines += ["", "Blocks neither run nor marked (fix the block, or add a visible marker):", *problems]
