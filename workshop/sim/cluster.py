@@ -46,7 +46,9 @@ from workshop.sim.build import all_specs, build_all
 from workshop.sim.gobuild import built_paths, is_built
 from workshop.sim.processes import Process, free_ports, rss_bytes, tail
 
-NODE_COUNT = 3
+# KWOK workers: as many as the learner's kind cluster has (labs/00-setup/kind-cluster.yaml), so a
+# spread of two replicas and a drain of workshop-worker place and evict pods as they do there.
+NODE_COUNT = 2
 NODE_MODES = ("kwok", "real")
 API_FORWARDER_PORT = 6443
 # kind's extraPortMappings of the workshop cluster (labs/00-setup/kind-cluster.yaml): host port -> NodePort.
