@@ -36,10 +36,23 @@ def release_overrides() -> dict[str, str]:
             for variable, (url_of, version) in RELEASE_OVERRIDES.items()}
 
 
+def on_kwok(kubeconfig: Path) -> bool:
+    """Is ``kubeconfig`` a KWOK sim's (its state.json, beside it, records the nodes it started)?"""
+    try:
+        return json.loads((Path(kubeconfig).parent / "state.json").read_text()).get("nodes", "kwok") == "kwok"
+    except (OSError, ValueError):
+        return False
+
+
 def env_for(kubeconfig: Path) -> dict[str, str]:
     # The project's kubectl (.bin/, built with the sim) first, as in make recipes.
     path = f"{REPO_ROOT / '.bin'}{os.pathsep}{REPO_ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"
-    overrides = {variable: value for variable, value in release_overrides().items() if not os.environ.get(variable)}
+    releases = dict(release_overrides())
+    if on_kwok(kubeconfig) and "METRICS_SERVER_MANIFEST" in releases:
+        from workshop.sim.releases import without_aggregated_api
+
+        releases["METRICS_SERVER_MANIFEST"] = str(without_aggregated_api(Path(releases["METRICS_SERVER_MANIFEST"])))
+    overrides = {variable: value for variable, value in releases.items() if not os.environ.get(variable)}
     return {**os.environ, **overrides, "KUBECONFIG": str(kubeconfig), "PATH": path, "NO_COLOR": "1"}
 
 

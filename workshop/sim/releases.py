@@ -105,6 +105,24 @@ def release_file(url: str) -> Path | None:
     return release.path
 
 
+def without_aggregated_api(path: Path) -> Path:
+    """STAND-IN for KWOK sims only (docs/contributing/testing.md): the metrics-server manifest at
+    ``path`` without its APIService. On KWOK no pod runs, so metrics.k8s.io would stay unavailable,
+    and an unavailable aggregated API makes the namespace controller fail its discovery and never
+    finish deleting a namespace; on kind and on real nodes metrics-server runs and the full file is
+    used. Its checks read what KWOK cannot give anyway (l3-hpa-metrics is a data-plane check)."""
+    import yaml
+
+    kept = [document for document in yaml.safe_load_all(path.read_text())
+            if document and document.get("kind") != "APIService"]
+    out = path.with_name(f"kwok-{path.name}")
+    if not out.is_file() or out.stat().st_mtime < path.stat().st_mtime:
+        partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+        partial.write_text(yaml.safe_dump_all(kept, sort_keys=False))
+        os.replace(partial, out)
+    return out
+
+
 def metrics_server_image() -> str:
     """The image the metrics-server release manifest runs (what the sim must hold under that name)."""
     path = release_file(metrics_server_url(all_versions()["METRICS_SERVER_VERSION"]))
