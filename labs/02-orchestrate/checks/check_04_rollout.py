@@ -37,7 +37,7 @@ def check_scaled(cluster, namespace):
         replicas = account["spec"].get("replicas", 1)
         ready = (account.get("status") or {}).get("readyReplicas", 0)
         if replicas < 2:
-            v.fail("deployment/account.spec.replicas", "2 or more", replicas, account)
+            v.fail("deployment/account.spec.replicas", "<2 or more>", replicas, account)
         elif ready < replicas:
             v.fail("deployment/account.status.readyReplicas", replicas, ready, account)
 
