@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from realnodes import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAB = REPO_ROOT / "labs" / "05-istio"
@@ -203,7 +204,19 @@ def test_running_lab_twice_changes_nothing(lab):
     """Every object keeps its resourceVersion: nothing was written."""
     listing = ("get", "deployments,services,serviceaccounts,configmaps,secrets,pods", "-n", "workshop", "-o",
                "jsonpath={range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion}{'\\n'}{end}")
-    before = lab.kubectl(*listing)
+    # An earlier test's restart may still be finishing (old pods shutting down, then the Deployment's
+    # status written): wait until the namespace reads the same twice, 3 s apart, so only the lab's
+    # own writes can change it.
+    no_pod_terminating(lab)
+    readings = [lab.kubectl(*listing)]
+
+    def unchanged():
+        time.sleep(3)
+        readings.append(lab.kubectl(*listing))
+        return readings[-1] == readings[-2]
+
+    wait_until("the workshop namespace is settled", unchanged, timeout=90, interval=0)
+    before = readings[-1]
     lab.make("lab-5")
     assert lab.kubectl(*listing) == before
 
@@ -246,6 +259,15 @@ def pods_restarted(lab: Lab, app: str) -> None:
     lab.kubectl("-n", "workshop", "rollout", "restart", "deployment", "-l", f"app={app}")
     for name in lab.kubectl("-n", "workshop", "get", "deployments", "-l", f"app={app}", "-o", "name").split():
         lab.rollout(name.split("/")[-1])
+    no_pod_terminating(lab)
+
+
+def no_pod_terminating(lab: Lab, timeout: float = 120) -> None:
+    """`rollout status` returns once the old ReplicaSet is scaled to 0; its pods may still be shutting
+    down (Envoy drains first). Wait until they are gone, so the next test sees a settled namespace."""
+    listing = ("-n", "workshop", "get", "pods", "-o",
+               "jsonpath={range .items[?(@.metadata.deletionTimestamp)]}{.metadata.name}{'\\n'}{end}")
+    wait_until("no pod of workshop is terminating", lambda: not lab.kubectl(*listing).strip(), timeout)
 
 
 def restore_solution(lab: Lab) -> None:

@@ -24,7 +24,9 @@ from workshop.sim.processes import cmdline, free_ports
 
 # host port -> NodePort, as labs/00-setup/kind-cluster.yaml maps them.
 LEARNER_PORTS = {9080: 30080, 9443: 30443}
-LISTEN = "0A"  # TCP state LISTEN in /proc/net/tcp
+LISTEN = "0A"
+# Set, a sim other than 1 leaves the learner's ports to others even when they are free.
+LEAVE_PORTS_ENV = "WORKSHOP_SIM_LEAVE_LEARNER_PORTS"  # TCP state LISTEN in /proc/net/tcp
 
 
 class PortsHeld(Exception):
@@ -79,6 +81,10 @@ def holder(port: int) -> str:
 def choose(index: int) -> tuple[dict[int, int], dict[int, str]]:
     """(host port -> NodePort, learner port -> who held it) for real-node sim ``index``; see the module."""
     held = {port: holder(port) for port in LEARNER_PORTS if not is_free(port)}
+    if index != 1 and os.environ.get(LEAVE_PORTS_ENV):
+        # Several engineers' sims on one machine: only the one that runs the pages needs 9080/9443.
+        held = held or {port: f"nobody ({LEAVE_PORTS_ENV} was set)" for port in LEARNER_PORTS}
+        return dict(zip(free_ports(len(LEARNER_PORTS)), LEARNER_PORTS.values())), held
     if not held:
         return dict(LEARNER_PORTS), {}
     if index == 1:
