@@ -5,6 +5,7 @@
 
 NAMESPACE=workshop
 SERVICES=(gateway customer order account)
+DATABASES=(customer-db order-db account-db)   # database-per-service: one StatefulSet each
 ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-180s}"
 
 log() { echo "$*" >&2; }
@@ -13,17 +14,22 @@ apply() { kubectl apply -f "$@" >&2; }
 
 wait_for_rollouts() {
   local name
+  for name in "${DATABASES[@]}"; do
+    kubectl -n "$NAMESPACE" rollout status "statefulset/$name" --timeout="$ROLLOUT_TIMEOUT" >&2
+  done
   for name in "${SERVICES[@]}"; do
     kubectl -n "$NAMESPACE" rollout status "deployment/$name" --timeout="$ROLLOUT_TIMEOUT" >&2
   done
 }
 
-# The starting state: everything but two gaps (account has no probes and one replica,
+# The starting state: the databases, and everything but two gaps (account has no probes and one replica,
 # the order Service selects a label no pod has), for the learner to find with make check-2.
 deploy() {
   : "${LAB_DIR:?LAB_DIR is not set: run this through make lab-2}"
   apply "$LAB_DIR/manifests/namespace-workshop.yaml"
   apply "$LAB_DIR/manifests/config-map-settings.yaml" -f "$LAB_DIR/manifests/secret-gateway.yaml"
+  apply "$LAB_DIR/manifests/database-customer.yaml" -f "$LAB_DIR/manifests/database-order.yaml" \
+    -f "$LAB_DIR/manifests/database-account.yaml"
   apply "$LAB_DIR/manifests/app-gateway.yaml" -f "$LAB_DIR/manifests/app-customer.yaml"
   apply "$LAB_DIR/start/app-order.yaml" -f "$LAB_DIR/start/app-account.yaml"
   log ""
@@ -43,7 +49,7 @@ solve() {
   : "${LAB_DIR:?LAB_DIR is not set: run this through make solve-2}"
   converge -f "$LAB_DIR/manifests/namespace-workshop.yaml"
   converge -f "$LAB_DIR/manifests/"
-  prune_extras deployments,services -f "$LAB_DIR/manifests/"
+  prune_extras deployments,statefulsets,services -f "$LAB_DIR/manifests/"
   wait_for_rollouts
   if ! account_has_v2_history; then
     log "Rolling account out to v2, then back to v1:"

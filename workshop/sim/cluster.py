@@ -63,7 +63,10 @@ COMPONENTS = {
     "kube-controller-manager": "kube-controller-manager",
     "kube-scheduler": "kube-scheduler",
     "kwok": "kwok",
+    # KWOK sims only: the stand-in for kind's local-path-provisioner (workshop/sim/claim_binder.py).
+    "claim-binder": "python3",
 }
+KWOK_ONLY = ("kwok", "claim-binder")
 
 
 class SimError(Exception):
@@ -122,7 +125,7 @@ class Sim:
         def marker(name: str) -> str:
             return f"--data-dir={self.root / 'etcd'}" if name == "etcd" else f"{self.pki}/"
         mode = mode or self.mode()
-        names = [name for name in COMPONENTS if mode == "kwok" or name != "kwok"]
+        names = [name for name in COMPONENTS if mode == "kwok" or name not in KWOK_ONLY]
         processes = [Process(name, COMPONENTS[name], self.root, marker(name)) for name in names]
         if mode == "real":
             processes += self.forwarders()
@@ -282,10 +285,12 @@ class Sim:
                    [processes["etcd"]])
         processes["kube-apiserver"].start(commands["kube-apiserver"])
         self._wait("kube-apiserver is ready", self.api_ready, [processes["etcd"], processes["kube-apiserver"]])
-        for name in ("kube-controller-manager", "kube-scheduler", "kwok"):
+        for name in ("kube-controller-manager", "kube-scheduler", "kwok", "claim-binder"):
             processes[name].start(commands[name])
         everyone = list(processes.values())
-        self._install_crds_and(_load_yaml(kwok.nodes_manifest(node_count)), everyone)
+        from workshop.sim import claim_binder
+
+        self._install_crds_and(_load_yaml(kwok.nodes_manifest(node_count)) + [claim_binder.storage_class()], everyone)
         self._wait(f"{node_count} nodes are Ready", lambda: self.ready_nodes() >= node_count, everyone)
 
     def _prepare(self, out, extra_state: dict, extra_ips: tuple[str, ...] = ()) -> tuple[dict, dict]:
@@ -464,6 +469,9 @@ class Sim:
                 "--leader-elect=false", "--profiling=false",
             ],
             "kwok": kwok.command(binaries["kwok"], component_kubeconfigs["kwok"], stages, self.index) if stages else [],
+            # kwok's identity (system:masters, a test double as kwok is); its path is in this sim's pki.
+            "claim-binder": [str(Path(sys.executable).parent / "python3"), "-m", "workshop.sim.claim_binder",
+                             f"--kubeconfig={component_kubeconfigs['kwok']}"],
         }
 
     def _wait(self, what: str, condition, watched: list[Process], timeout: float = START_TIMEOUT) -> None:
@@ -494,7 +502,8 @@ class Sim:
         def apply(document: dict) -> None:
             group_version, kind = document["apiVersion"], document["kind"]
             collection = {"CustomResourceDefinition": "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-                          "Node": "/api/v1/nodes"}[kind]
+                          "Node": "/api/v1/nodes",
+                          "StorageClass": "/apis/storage.k8s.io/v1/storageclasses"}[kind]
             url = self._api_url(port, f"{collection}/{document['metadata']['name']}?fieldManager=workshop-sim&force=true")
             request = urllib.request.Request(url, data=json.dumps(document).encode(), method="PATCH",
                                              headers={"Content-Type": "application/apply-patch+yaml"})
@@ -556,7 +565,7 @@ class Sim:
 
     def _every_process(self) -> list[Process]:
         """Whatever mode ran last: a crashed start may have left either kind."""
-        kwok_only = [process for process in self.processes("kwok") if process.name == "kwok"]
+        kwok_only = [process for process in self.processes("kwok") if process.name in KWOK_ONLY]
         return self.processes("real") + kwok_only
 
     def _stop_all(self) -> int:
