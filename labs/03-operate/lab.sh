@@ -5,6 +5,7 @@
 
 NAMESPACE=workshop
 SERVICES=(gateway customer order account)
+DATABASES=(customer-db order-db account-db)   # level 2's, unchanged here (database-*.yaml)
 ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-180s}"
 # Where metrics-server comes from: its release on GitHub, or this file when set (an event's
 # local copy of the same components.yaml, for a room without a good network).
@@ -46,6 +47,9 @@ deploy() {
   local level2="$REPO_ROOT/labs/02-orchestrate/manifests" name
   apply "$level2/namespace-workshop.yaml"
   apply "$level2/config-map-settings.yaml" -f "$level2/secret-gateway.yaml"
+  for name in "${DATABASES[@]}"; do
+    apply "$level2/database-${name%-db}.yaml"
+  done
   for name in "${SERVICES[@]}"; do
     apply "$level2/app-$name.yaml"
   done
@@ -84,16 +88,24 @@ respread() {
 solve() {
   : "${LAB_DIR:?LAB_DIR is not set: run this through make solve-3}"
   local level2="$REPO_ROOT/labs/02-orchestrate/manifests"
-  local gateway_replicas
+  local gateway_replicas name databases=()
+  for name in "${DATABASES[@]}"; do
+    databases+=(-f "$level2/database-${name%-db}.yaml")
+  done
   gateway_replicas="$(replicas_of gateway)"
   converge -f "$LAB_DIR/manifests/namespace-workshop.yaml"
-  converge -f "$level2/config-map-settings.yaml" -f "$level2/secret-gateway.yaml" -f "$LAB_DIR/manifests/"
+  converge -f "$level2/config-map-settings.yaml" -f "$level2/secret-gateway.yaml" "${databases[@]}" \
+    -f "$LAB_DIR/manifests/"
   keep_autoscaled_replicas gateway "$gateway_replicas"
-  prune_extras deployments,services,poddisruptionbudgets,networkpolicies,horizontalpodautoscalers -f "$LAB_DIR/manifests/"
+  prune_extras deployments,statefulsets,services,poddisruptionbudgets,networkpolicies,horizontalpodautoscalers \
+    -f "$LAB_DIR/manifests/" "${databases[@]}"
   install_metrics_server
   local node
   for node in $(kubectl get nodes -o jsonpath='{range .items[?(@.spec.unschedulable)]}{.metadata.name}{" "}{end}'); do
     kubectl uncordon "$node" >&2   # the drill's drain, undone
+  done
+  for name in "${DATABASES[@]}"; do
+    kubectl -n "$NAMESPACE" rollout status "statefulset/$name" --timeout="$ROLLOUT_TIMEOUT" >&2
   done
   wait_for_rollouts "${SERVICES[@]}" loadgen
   respread "${SERVICES[@]}"

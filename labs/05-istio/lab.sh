@@ -11,6 +11,7 @@
 NAMESPACE=workshop
 ISTIO_NAMESPACE=istio-system
 APPS=(gateway customer order account)
+DATABASES=(customer order account)   # level 2's database-<service>.yaml: a StatefulSet each
 ADDONS=(prometheus grafana kiali jaeger)
 ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-300s}"
 LEVEL2_MANIFESTS="${REPO_ROOT:?REPO_ROOT is not set: run this through make lab-5}/labs/02-orchestrate/manifests"
@@ -23,7 +24,8 @@ SOLUTION=(
   virtual-service-order-retries.yaml peer-authentication-strict.yaml
   authorization-policy-allow-gateway.yaml authorization-policy-allow-customer.yaml
   authorization-policy-allow-order.yaml authorization-policy-allow-account.yaml
-  authorization-policy-allow-nothing.yaml telemetry-mesh-tracing.yaml
+  authorization-policy-allow-customer-db.yaml authorization-policy-allow-order-db.yaml
+  authorization-policy-allow-account-db.yaml authorization-policy-allow-nothing.yaml telemetry-mesh-tracing.yaml
 )
 
 log() { echo "$*" >&2; }
@@ -105,20 +107,20 @@ restart_pods_without_sidecar() {
   local app
   for app in $(pod_containers | awk '$1 != "" && !/istio-proxy/ {print $1}' | sort -u); do
     log "Pods of $app started without a sidecar: restarting them."
-    kubectl -n "$NAMESPACE" rollout restart deployment -l "app=$app" >&2
+    kubectl -n "$NAMESPACE" rollout restart deployment,statefulset -l "app=$app" >&2
   done
 }
 
 restart_pods_with_sidecar() {
   local app
   for app in $(pod_containers | awk '$1 != "" && /istio-proxy/ {print $1}' | sort -u); do
-    kubectl -n "$NAMESPACE" rollout restart deployment -l "app=$app" >&2
+    kubectl -n "$NAMESPACE" rollout restart deployment,statefulset -l "app=$app" >&2
   done
 }
 
 wait_for_app() {
   local name
-  for name in $(kubectl -n "$NAMESPACE" get deployments -o name); do
+  for name in $(kubectl -n "$NAMESPACE" get statefulsets,deployments -o name); do
     if ! kubectl -n "$NAMESPACE" rollout status "$name" --timeout="$ROLLOUT_TIMEOUT" >&2; then
       log "$name did not become ready in $ROLLOUT_TIMEOUT:"
       explain_stuck_pods "$NAMESPACE"
@@ -132,6 +134,9 @@ deploy_app() {
   kubectl label namespace "$NAMESPACE" istio-injection=enabled --overwrite >&2
   apply "$LEVEL2_MANIFESTS/config-map-settings.yaml" "$LEVEL2_MANIFESTS/secret-gateway.yaml"
   local app files=()
+  for app in "${DATABASES[@]}"; do
+    files+=("$LEVEL2_MANIFESTS/database-$app.yaml")
+  done
   for app in "${APPS[@]}"; do
     files+=("$LEVEL2_MANIFESTS/app-$app.yaml")
   done
@@ -164,6 +169,9 @@ converge_app() {
   for app in "${APPS[@]}"; do
     workloads=("$LEVEL2_MANIFESTS/app-$app.yaml" "${workloads[@]}")
   done
+  for app in "${DATABASES[@]}"; do
+    workloads=("$LEVEL2_MANIFESTS/database-$app.yaml" "${workloads[@]}")
+  done
   converge -f "$LEVEL2_MANIFESTS/namespace-workshop.yaml"
   kubectl label namespace "$NAMESPACE" istio-injection=enabled istio.io/rev- --overwrite >&2
   converge -f "$LEVEL2_MANIFESTS/config-map-settings.yaml" -f "$LEVEL2_MANIFESTS/secret-gateway.yaml"
@@ -171,7 +179,7 @@ converge_app() {
     args+=(-f "$app")
   done
   converge "${args[@]}"
-  prune_extras deployments,services "${args[@]}"
+  prune_extras deployments,statefulsets,services "${args[@]}"
   restart_pods_without_sidecar
   wait_for_app
 }

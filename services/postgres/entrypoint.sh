@@ -21,5 +21,5 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     -c "CREATE DATABASE \"$POSTGRES_DB\""
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
 fi
-# SIGTERM from Kubernetes: smart shutdown waits for clients; the services close theirs on exit.
+# Kubernetes stops it with the image's STOPSIGNAL, SIGINT: a fast shutdown (see the Dockerfile).
 exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/tmp

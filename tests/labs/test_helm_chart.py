@@ -129,9 +129,9 @@ def test_a_drift_is_caught_and_named(overlay):
     drifted = copy.deepcopy(overlay)
     account = next(item for item in drifted if item["kind"] == "Deployment" and item["metadata"]["name"] == "account")
     account["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] = "512Mi"
-    drifted.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "account-db", "namespace": NAMESPACE}})
+    drifted.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "account-cache", "namespace": NAMESPACE}})
     assert differences(drifted, helm_render()) == [
-        "Service workshop/account-db (v1): in the overlay, not rendered by the chart",
+        "Service workshop/account-cache (v1): in the overlay, not rendered by the chart",
         "Deployment workshop/account (apps/v1): spec.template.spec.containers[0].resources.limits.memory: "
         "overlay '512Mi', chart '256Mi'",
     ]
@@ -172,7 +172,7 @@ def set_environment(environment: str) -> Callable[[list[dict]], list[dict]]:
     def change(objects):
         for item in objects:
             item["metadata"]["labels"]["environment"] = environment
-            if item["kind"] == "Deployment":
+            if item["kind"] in ("Deployment", "StatefulSet"):
                 item["spec"]["template"]["metadata"]["labels"]["environment"] = environment
         return objects
     return change

@@ -18,7 +18,7 @@ from labrun import REPO_ROOT, grade, kubectl, lab, token_kubeconfig
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 LEVEL = 2
-ALL_CHECKS = {"l2-settings", "l2-images", "l2-available", "l2-probes", "l2-resources", "l2-security", "l2-services",
+ALL_CHECKS = {"l2-settings", "l2-images", "l2-databases", "l2-state", "l2-available", "l2-probes", "l2-resources", "l2-security", "l2-services",
               "l2-scaled", "l2-rolled-out-v2", "l2-rolled-back", "l2-gateway-http"}
 DATA_PLANE = {"l2-gateway-http"}
 NS = ["-n", "workshop"]
@@ -43,7 +43,8 @@ def test_the_starting_state_fails_exactly_where_the_gaps_are(started, tmp_path, 
     assert graded.returncode == 1, graded.stdout
     statuses = graded.by_status()
     assert statuses["failed"] == {"l2-probes", "l2-services", "l2-scaled", "l2-rolled-out-v2", "l2-rolled-back"}
-    assert statuses["passed"] == {"l2-settings", "l2-images", "l2-available", "l2-resources", "l2-security"}
+    assert statuses["passed"] == {"l2-settings", "l2-images", "l2-databases", "l2-state", "l2-available",
+                                  "l2-resources", "l2-security"}
     if simulated:
         assert statuses["skipped"] == DATA_PLANE
     probes = graded.check("l2-probes")
@@ -86,8 +87,9 @@ def test_solve_makes_every_check_pass(solved, tmp_path, simulated):
 def test_one_list_per_kind_per_run(solved, tmp_path):
     graded = grade(LEVEL, solved, tmp_path)
     assert graded.returncode == 0, graded.stdout
-    # /version, then one LIST each: ConfigMap, Secret, Deployment, Service, EndpointSlice, ReplicaSet, Node.
-    assert graded.report["api_requests"] <= 8, graded.report["api_requests"]
+    # /version, then one LIST each: ConfigMap, Secret, Deployment, StatefulSet, PersistentVolumeClaim, Service,
+    # EndpointSlice, ReplicaSet, Node.
+    assert graded.report["api_requests"] <= 10, graded.report["api_requests"]
 
 
 def patch(kind_name: str, patch_ops, kind: str = "json") -> list[str]:
@@ -120,6 +122,20 @@ BROKEN = {
                                   'carry: app=customer, version=v1, got {"app": "customers"}'),
     "scale": ([*NS, "scale", "deployment/account", "--replicas=1"],
               {"l2-scaled"}, "deployment/account.spec.replicas: expected 2 or more, got 1"),
+    # The database's pods gone (its claim stays): order has nowhere to keep orders.
+    "database-scaled-to-0": ([*NS, "scale", "statefulset/order-db", "--replicas=0"],
+                             {"l2-databases"}, "statefulset/order-db.spec.replicas: expected 1 or more, got 0"),
+    # Back to SQLite in each pod: every replica its own data, lost with the pod.
+    "no-database-url": ([*NS, "set", "env", "deployment/account", "DATABASE_URL-"],
+                        {"l2-state"}, "deployment/account.spec.template.spec.containers[name=account]"
+                                      '.env[name=DATABASE_URL]: expected "postgresql://account@account-db:5432/account", '
+                                      "got nothing"),
+    "data-in-empty-dir": (patch("deployment/customer", [
+        {"op": "add", "path": "/spec/template/spec/volumes/-", "value": {"name": "data", "emptyDir": {}}},
+        {"op": "add", "path": "/spec/template/spec/containers/0/volumeMounts/-",
+         "value": {"name": "data", "mountPath": "/data"}}]),
+        {"l2-state"}, 'deployment/customer.spec.template.spec.containers[name=customer].volumeMounts[name=data]: '
+                      'expected no emptyDir for the data, got "emptyDir at /data"'),
     "not-rolled-back": (["apply", "-f", str(REPO_ROOT / "labs/02-orchestrate/steps/app-account-v2.yaml")],
                         {"l2-rolled-back"},
                         'deployment/account.spec.template.metadata.labels.version: expected "v1", got "v2"'),
@@ -135,6 +151,9 @@ SETTLE = {
     "not-rolled-back": [*NS, "rollout", "status", "deployment/account", "--timeout=120s"],
     "stalled": [*NS, "wait", "deployment/customer", "--for=condition=ReplicaFailure", "--timeout=60s"],
     "scale": [*NS, "rollout", "status", "deployment/account", "--timeout=120s"],
+    "database-scaled-to-0": [*NS, "wait", "pod/order-db-0", "--for=delete", "--timeout=120s"],
+    "no-database-url": [*NS, "rollout", "status", "deployment/account", "--timeout=120s"],
+    "data-in-empty-dir": [*NS, "rollout", "status", "deployment/customer", "--timeout=120s"],
 }
 
 

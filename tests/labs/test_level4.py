@@ -117,12 +117,14 @@ COPIES = [(f"base/app-{name}.yaml", f"03-operate/manifests/app-{name}.yaml") for
     ("base/namespace-workshop.yaml", "03-operate/manifests/namespace-workshop.yaml"),
     ("base/config-map-settings.yaml", "02-orchestrate/manifests/config-map-settings.yaml"),
     ("base/secret-gateway.yaml", "02-orchestrate/manifests/secret-gateway.yaml"),
+] + [(f"base/database-{name}.yaml", f"02-orchestrate/manifests/database-{name}.yaml") for name in SERVICES[1:4]] + [
     ("components/availability/hpa-gateway.yaml", "03-operate/manifests/hpa-gateway.yaml"),
     ("components/loadgen/app-loadgen.yaml", "03-operate/manifests/app-loadgen.yaml"),
     ("components/loadgen/network-policy-loadgen.yaml", "03-operate/manifests/network-policy-loadgen.yaml"),
 ] + [(f"components/availability/pdb-{name}.yaml", f"03-operate/manifests/pdb-{name}.yaml") for name in SERVICES[:4]] + [
     (f"components/network-policies/network-policy-{name}.yaml", f"03-operate/manifests/network-policy-{name}.yaml")
-    for name in ("default-deny", "allow-dns", "gateway", "customer", "order", "account")]
+    for name in ("default-deny", "allow-dns", "gateway", "customer", "order", "account",
+                 "customer-db", "order-db", "account-db")]
 
 
 @pytest.mark.parametrize(("copy", "original"), COPIES, ids=[copy for copy, _ in COPIES])

@@ -86,6 +86,12 @@ MUTATIONS = [
         "l2-probes", "deployment/gateway", rollout("gateway")),
     Mutation(2, "customer-to-zero", "5 zero", [[*NS, "scale", "deployment/customer", "--replicas=0"]],
              "l2-available", "deployment/customer", rollout("customer"), ci=True),
+    Mutation(2, "database-to-zero", "5 zero", [[*NS, "scale", "statefulset/order-db", "--replicas=0"]],
+             "l2-databases", "statefulset/order-db", [*NS, "wait", "pod/order-db-0", "--for=delete", "--timeout=60s"],
+             ci=True),
+    Mutation(2, "state-back-in-the-pod", "1 every container", [[*NS, "set", "env", "deployment/account",
+                                                                 "DATABASE_URL-"]],
+             "l2-state", "kubectl replace -f labs/02-orchestrate/manifests/app-account.yaml", rollout("account")),
     # --- level 3 ---
     Mutation(3, "root-refused-by-psa", "2 rollout conditions", [patch("deployment/account", [
         {"op": "add", "path": "/spec/template/spec/containers/0/securityContext/runAsNonRoot", "value": False},

@@ -75,7 +75,7 @@ resources:
 
 {{/*
 One service of the call chain: its ServiceAccount, Service and Deployment (the manifests'
-app-<name>.yaml). (dict "name" N "values" .Values.<name> "secret" BOOL "data" BOOL "root" $)
+app-<name>.yaml). (dict "name" N "values" .Values.<name> "secret" BOOL "database" BOOL "root" $)
 No `replicas` when values.replicas is unset: the gateway's autoscaler owns it.
 */}}
 {{- define "workshop.service" -}}
@@ -148,6 +148,9 @@ spec:
           valueFrom:
             fieldRef:
               fieldPath: metadata.name
+        {{- if .database }}
+        {{- include "workshop.databaseEnv" .name | nindent 8 }}
+        {{- end }}
         envFrom:
         - configMapRef:
             name: workshop-settings
@@ -160,15 +163,18 @@ spec:
         volumeMounts:
         - name: tmp
           mountPath: /tmp
-        {{- if .data }}
-        - name: data
-          mountPath: /data
-        {{- end }}
       volumes:
       - name: tmp
         emptyDir: {}
-      {{- if .data }}
-      - name: data
-        emptyDir: {}
-      {{- end }}
+{{- end }}
+
+{{/* How a stateful service reaches its own database (database-<name>.yaml). The service's name. */}}
+{{- define "workshop.databaseEnv" -}}
+- name: DATABASE_URL   # its own PostgreSQL; no password in the URL
+  value: postgresql://{{ . }}@{{ . }}-db:5432/{{ . }}
+- name: PGPASSWORD     # read by the PostgreSQL client library, from the database's Secret
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}-db
+      key: password
 {{- end }}
