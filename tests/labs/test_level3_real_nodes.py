@@ -33,7 +33,7 @@ ALL_CHECKS = {"l3-enforce-restricted", "l3-metrics-annotations", "l3-restricted-
 
 @pytest.fixture(scope="module")
 def cluster(real_kubeconfig):
-    load_workshop_images(SERVICES)
+    load_workshop_images((*SERVICES, "postgres"))   # and the databases' image (level 2 on)
     lab("reset", LEVEL, real_kubeconfig)
     yield real_kubeconfig
     lab("reset", LEVEL, real_kubeconfig)

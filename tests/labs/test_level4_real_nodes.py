@@ -30,7 +30,7 @@ CALLS = 80
 
 @pytest.fixture(scope="module")
 def canary(real_kubeconfig):
-    load_workshop_images(SERVICES)
+    load_workshop_images((*SERVICES, "postgres"))   # and the databases' image (level 2 on)
     kubectl(real_kubeconfig, "delete", "namespace", "workshop", "--ignore-not-found", "--wait=true", "--timeout=120s")
     kubectl(real_kubeconfig, "apply", "-k", str(REPO_ROOT / "manifests" / "overlays" / "dev"))
     kubectl(real_kubeconfig, "apply", "-f", str(REPO_ROOT / "labs" / "04-release" / "manifests" /
