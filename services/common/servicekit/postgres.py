@@ -22,6 +22,7 @@ from contextlib import contextmanager
 
 import psycopg
 from psycopg.rows import dict_row
+from servicekit.pool import ConnectionPool
 
 # Any constant will do: every replica of a service takes the same lock on its own database.
 SCHEMA_LOCK = 20_2020
@@ -68,10 +69,7 @@ class PostgresDatabase:
 
     def __init__(self, url: str, schema: str, seed: Callable[[Connection], None]):
         self.url = url
-        self._idle: list[Connection] = []
-        self._open_count = 0
-        self._closed = False
-        self._lock = threading.Lock()
+        self._pool = ConnectionPool(self._open, lambda conn: conn.raw.close(), self._reusable, self.MAX_IDLE)
         self._slots = threading.BoundedSemaphore(self.MAX_OPEN)
         with self.transaction() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
@@ -85,46 +83,24 @@ class PostgresDatabase:
                               connect_timeout=CONNECT_TIMEOUT_SECONDS, application_name="workshop")
         return Connection(raw)
 
+    @staticmethod
+    def _reusable(conn: Connection) -> bool:
+        # A connection the server dropped (restart, failover) is not put back.
+        return not conn.raw.closed and not conn.raw.broken and not conn.in_transaction
+
     @property
     def open_connections(self) -> int:
-        return self._open_count
+        return self._pool.open_connections
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
         if not self._slots.acquire(timeout=self.WAIT_SECONDS):
             raise Unavailable(f"no free database connection in {self.WAIT_SECONDS}s")
         try:
-            with self._pooled() as conn:
+            with self._pool.borrow() as conn:
                 yield conn
         finally:
             self._slots.release()
-
-    @contextmanager
-    def _pooled(self) -> Iterator[Connection]:
-        with self._lock:
-            conn = self._idle.pop() if self._idle else None
-            if conn is None:
-                self._open_count += 1
-        if conn is None:
-            try:
-                conn = self._open()
-            except BaseException:
-                with self._lock:
-                    self._open_count -= 1
-                raise
-        try:
-            yield conn
-        finally:
-            # A connection the server dropped (restart, failover) is not put back.
-            healthy = not conn.raw.closed and not conn.raw.broken and not conn.in_transaction
-            with self._lock:
-                keep = healthy and not self._closed and len(self._idle) < self.MAX_IDLE
-                if keep:
-                    self._idle.append(conn)
-                else:
-                    self._open_count -= 1
-            if not keep:
-                conn.raw.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -161,10 +137,4 @@ class PostgresDatabase:
             return False
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, []
-            self._open_count -= len(idle)
-        for conn in idle:
-            conn.raw.close()
-
+        self._pool.close()
