@@ -145,3 +145,18 @@ def test_the_mirror_knows_the_three_urls_lab_sh_applies():
                 f"{base}/serving/releases/download/knative-v{version}/serving-core.yaml",
                 f"{base}/net-kourier/releases/download/knative-v{version}/kourier.yaml"):
         assert url in releases.known_urls()
+
+
+def test_the_gateway_answers_a_probe_with_the_generations_it_routes(proxies, monkeypatch):
+    monkeypatch.setattr(knative_ingress, "LOADED", {"serverless/invoice": 2})
+    connection = http.client.HTTPConnection("127.0.0.1", proxies["internal"], timeout=10)
+    connection.request("GET", "/", headers={"K-Network-Probe": "probe", "Host": "probe.kourier.internal"})
+    assert json.loads(connection.getresponse().read()) == {"serverless/invoice": 2}
+    connection.close()
+
+
+def test_an_ingress_is_ready_only_once_every_gateway_routes_its_generation():
+    ingress = kingress(generation=2)
+    assert not knative_ingress.routed_everywhere(ingress, [])  # no gateway Ready: nothing is routed
+    assert not knative_ingress.routed_everywhere(ingress, [{"serverless/invoice": 2}, {"serverless/invoice": 1}])
+    assert knative_ingress.routed_everywhere(ingress, [{"serverless/invoice": 2}, {"serverless/invoice": 2}])

@@ -38,7 +38,7 @@ IMAGE_HUB = "localhost/knative-sim"
 KO_APP = "/ko-app"
 NONROOT = "65532:65532"  # ko's default base (distroless static:nonroot) runs as this user
 # Symlinked into serving's config/core in its repository, from these modules' config/ folders.
-LINKED_CRDS = {"knative.dev/networking": ("certificate.yaml", "ingress.yaml", "serverlessservice.yaml"),
+LINKED_CRDS = {"knative.dev/networking": ("certificate.yaml", "domain-claim.yaml", "ingress.yaml", "serverlessservice.yaml"),
                "knative.dev/caching": ("image.yaml",)}
 LINKED_CONFIGMAPS = {"knative.dev/networking": ("config-network.yaml",)}
 

@@ -1,20 +1,23 @@
 """STAND-IN for Kourier (docs/contributing/testing.md): the smallest Knative ingress that routes.
 
 Kourier is not served by the Go module proxy, so this program takes its place in the sim's
-``kourier.yaml`` (workshop/sim/knative_kourier.py). It runs in one pod of ``kourier-system``
-(Python's standard library only) and does what a KIngress implementation must:
+``kourier.yaml`` (workshop/sim/knative_kourier.py), in Kourier's two roles (Python's standard
+library only):
 
-- reads Knative's ``networking.internal.knative.dev/v1alpha1`` Ingresses of class
-  ``kourier.ingress.networking.knative.dev`` (the API server, with its ServiceAccount, every second);
-- routes HTTP by ``Host`` (port ignored), path prefix and exact header match, picking a split
-  by its ``percent`` per request, adding the split's and the path's ``appendHeaders`` (the
-  activator finds the revision by them) and ``rewriteHost``; ``ExternalIP`` rules on the public
-  port (Service ``kourier``), every rule on the internal one (Service ``kourier-internal``);
-- marks each Ingress Ready, with the load balancers Knative's Route points at, once its routes
-  are live in this very process (real Kourier probes its Envoys first).
+- ``gateway`` (Deployment ``3scale-kourier-gateway`` in ``kourier-system``, where Kourier runs
+  Envoy): reads Knative's ``networking.internal.knative.dev/v1alpha1`` Ingresses of class
+  ``kourier.ingress.networking.knative.dev`` from the API server every second, and routes HTTP by
+  ``Host`` (port ignored), path prefix and exact header match, picking a split by its ``percent``
+  per request and adding the split's and the path's ``appendHeaders`` (the activator finds the
+  revision by them) and ``rewriteHost``: ``ExternalIP`` rules on the public port (Service
+  ``kourier``), every rule on the internal one (Service ``kourier-internal``). A request with the
+  header ``K-Network-Probe: probe`` gets the generations it routes.
+- ``controller`` (Deployment ``net-kourier-controller`` in ``knative-serving``): marks an Ingress
+  Ready, with the load balancers Knative's Route points at, once every Ready gateway pod answers
+  the probe with that Ingress's generation (real Kourier probes its Envoys the same way).
 
-What it leaves out, where real Kourier would act: TLS, HTTP/2 and websockets, retries and
-per-route timeouts beyond one fixed upstream timeout, and any Envoy feature. An unknown host
+Left out, where real Kourier would act: TLS, HTTP/2 and websockets, retries and per-route
+timeouts beyond one fixed upstream timeout, and every other Envoy feature. An unknown host
 answers 404, as Envoy does; an upstream that does not answer gives 503.
 """
 
@@ -34,7 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 INGRESS_CLASS = "kourier.ingress.networking.knative.dev"
 CLASS_ANNOTATION = "networking.knative.dev/ingress.class"
 API_PATH = "/apis/networking.internal.knative.dev/v1alpha1"
-NAMESPACE = os.environ.get("POD_NAMESPACE", "kourier-system")
+NAMESPACE = os.environ.get("GATEWAY_NAMESPACE", "kourier-system")  # where the gateway pods run
 PUBLIC = {"domainInternal": f"kourier.{NAMESPACE}.svc.cluster.local"}
 PRIVATE = {"domainInternal": f"kourier-internal.{NAMESPACE}.svc.cluster.local"}
 SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -43,6 +46,10 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding
 
 # {"public"|"internal": {host: [path rule, ...]}}: swapped whole, never edited in place.
 ROUTES: dict[str, dict[str, list[dict]]] = {"public": {}, "internal": {}}
+# {"namespace/name": generation} of the Ingresses ROUTES holds: what a probe answers.
+LOADED: dict[str, int] = {}
+PROBE_HEADER = "K-Network-Probe"
+GATEWAY_LABEL = "app=3scale-kourier-gateway"
 
 
 def log(message: str) -> None:
@@ -131,7 +138,13 @@ def is_ready(ingress: dict) -> bool:
     return ready and status.get("observedGeneration") == ingress["metadata"].get("generation")
 
 
-def reconcile_forever(api: Api, period: float = 1.0) -> None:
+def key(ingress: dict) -> str:
+    return f"{ingress['metadata']['namespace']}/{ingress['metadata']['name']}"
+
+
+def load_routes_forever(api: Api, period: float = 1.0) -> None:
+    """The gateway: the routing table follows the Ingresses."""
+    global LOADED
     while True:
         try:
             ingresses = [item for item in api.call("GET", f"{API_PATH}/ingresses")["items"] if ours(item)]
@@ -140,14 +153,55 @@ def reconcile_forever(api: Api, period: float = 1.0) -> None:
                 ROUTES.clear()
                 ROUTES.update(table)
                 log(f"routes: {sum(len(hosts) for hosts in table.values())} host entries from {len(ingresses)} ingresses")
-            for ingress in ingresses:  # the routes are live: say so
-                if not is_ready(ingress):
-                    meta = ingress["metadata"]
+            LOADED = {key(item): item["metadata"].get("generation", 0) for item in ingresses}
+        except Exception as error:  # the API server restarting: try again next round
+            log(f"gateway: {error}")
+        time.sleep(period)
+
+
+def gateway_generations(api: Api) -> list[dict[str, int]]:
+    """What each Ready gateway pod routes, by probing it (an empty list: no gateway is Ready)."""
+    pods = api.call("GET", f"/api/v1/namespaces/{NAMESPACE}/pods?labelSelector={GATEWAY_LABEL}")["items"]
+    answers = []
+    for pod in pods:
+        ready = any(item.get("type") == "Ready" and item.get("status") == "True"
+                    for item in (pod.get("status") or {}).get("conditions") or [])
+        address = (pod.get("status") or {}).get("podIP")
+        if not ready or not address:
+            continue
+        connection = http.client.HTTPConnection(address, int(os.environ.get("INTERNAL_PORT", "8081")), timeout=5)
+        try:
+            connection.request("GET", "/", headers={PROBE_HEADER: "probe", "Host": "probe.kourier.internal"})
+            answers.append(json.loads(connection.getresponse().read()))
+        except (OSError, ValueError, http.client.HTTPException) as error:
+            log(f"controller: gateway {pod['metadata']['name']} did not answer its probe: {error}")
+            answers.append({})
+        finally:
+            connection.close()
+    return answers
+
+
+def routed_everywhere(ingress: dict, gateways: list[dict[str, int]]) -> bool:
+    """Does every Ready gateway (one at least) route this Ingress's generation?"""
+    generation = ingress["metadata"].get("generation", 0)
+    return bool(gateways) and all(loaded.get(key(ingress)) == generation for loaded in gateways)
+
+
+def mark_ready_forever(api: Api, period: float = 1.0) -> None:
+    """The controller: an Ingress is Ready once every Ready gateway routes its generation."""
+    while True:
+        try:
+            ingresses = [item for item in api.call("GET", f"{API_PATH}/ingresses")["items"] if ours(item)]
+            pending = [item for item in ingresses if not is_ready(item)]
+            gateways = gateway_generations(api) if pending else []
+            for ingress in pending:
+                if routed_everywhere(ingress, gateways):
                     ingress["status"] = ready_status(ingress)
-                    api.call("PUT", f"{API_PATH}/namespaces/{meta['namespace']}/ingresses/{meta['name']}/status", ingress)
-                    log(f"ingress {meta['namespace']}/{meta['name']} generation {meta.get('generation')} is Ready")
+                    api.call("PUT", f"{API_PATH}/namespaces/{ingress['metadata']['namespace']}/ingresses/"
+                                    f"{ingress['metadata']['name']}/status", ingress)
+                    log(f"ingress {key(ingress)} generation {ingress['metadata'].get('generation')} is Ready")
         except Exception as error:  # the API server restarting, a conflict: try again next round
-            log(f"reconcile: {error}")
+            log(f"controller: {error}")
         time.sleep(period)
 
 
@@ -174,6 +228,14 @@ class Proxy(BaseHTTPRequestHandler):
         return next((entry for entry in entries if matches(entry, self.path, self.headers)), None), host
 
     def _forward(self):
+        if self.headers.get(PROBE_HEADER) == "probe":
+            body = (json.dumps(LOADED) + "\n").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         entry, host = self._route()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
@@ -221,14 +283,21 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    if argv != ["gateway"] and argv != ["controller"]:
+        print("usage: knative_ingress.py gateway|controller", file=sys.stderr)
+        return 2
+    if argv == ["controller"]:
+        log(f"Kourier stand-in controller: marks Ingresses of class {INGRESS_CLASS} Ready once the gateways route them")
+        mark_ready_forever(Api())
+        return 0
     public_port, internal_port = int(os.environ.get("PUBLIC_PORT", "8080")), int(os.environ.get("INTERNAL_PORT", "8081"))
     for port, handler in ((public_port, Proxy), (internal_port, InternalProxy)):
         threading.Thread(target=Server(("", port), handler).serve_forever, daemon=True).start()
-    log(f"Kourier stand-in: public port {public_port}, internal port {internal_port}, class {INGRESS_CLASS}")
-    reconcile_forever(Api())
+    log(f"Kourier stand-in gateway: public port {public_port}, internal port {internal_port}, class {INGRESS_CLASS}")
+    load_routes_forever(Api())
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -5,8 +5,9 @@
 with this file instead. It keeps what the lab and the page rely on from the real one: namespace
 ``kourier-system``, Services ``kourier`` (port 80, type LoadBalancer as released) and
 ``kourier-internal`` (port 80), ConfigMap ``config-kourier`` in ``knative-serving``, and a Deployment
-named as Kourier's gateway, ``3scale-kourier-gateway``. That Deployment runs
-``workshop/sim/knative_ingress.py`` (route by host and weight, mark Ingresses Ready) in the image
+named as Kourier's: ``net-kourier-controller`` in ``knative-serving`` and ``3scale-kourier-gateway`` in
+``kourier-system``. Both run ``workshop/sim/knative_ingress.py`` (``controller``: marks Ingresses
+Ready once the gateways route them; ``gateway``: routes by host and weight) in the image
 ``localhost/knative-sim/kourier-standin:<KNATIVE_VERSION>``, built on the project's local base.
 """
 
@@ -23,7 +24,7 @@ PROGRAM = Path(__file__).with_name("knative_ingress.py")
 LOCAL_BASE = "localhost/workshop/base-python:bookworm"  # scripts/containers/setup.sh
 NAMESPACE = "kourier-system"
 GATEWAY = "3scale-kourier-gateway"
-LABELS = {"app": GATEWAY, "app.kubernetes.io/component": "net-kourier", "app.kubernetes.io/name": "knative-serving",
+LABELS = {"app.kubernetes.io/component": "net-kourier", "app.kubernetes.io/name": "knative-serving",
           "networking.knative.dev/ingress-provider": "kourier"}
 USER = 65532
 
@@ -53,42 +54,53 @@ def image() -> str:
     return name
 
 
-def manifest(versions: dict[str, str] | None = None) -> str:
-    """The text served as kourier.yaml."""
-    versions = versions or all_versions()
-    release = {"app.kubernetes.io/version": versions["KNATIVE_VERSION"]}
-    meta = lambda name, namespace=NAMESPACE: {"name": name, "namespace": namespace,  # noqa: E731
-                                              "labels": {**LABELS, **release}}
-    rules = [{"apiGroups": ["networking.internal.knative.dev"], "resources": ["ingresses"],
-              "verbs": ["get", "list", "watch"]},
-             {"apiGroups": ["networking.internal.knative.dev"], "resources": ["ingresses/status"],
-              "verbs": ["get", "update", "patch"]}]
+def _container(role: str, versions: dict[str, str]) -> dict:
     container = {
-        "name": "kourier-gateway", "image": image_name(versions), "imagePullPolicy": "IfNotPresent",
-        "env": [{"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
-        "ports": [{"name": "http2-external", "containerPort": 8080}, {"name": "http2-internal", "containerPort": 8081}],
-        "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 2},
-        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+        "name": role, "image": image_name(versions), "imagePullPolicy": "IfNotPresent", "args": [role],
+        "env": [{"name": "GATEWAY_NAMESPACE", "value": NAMESPACE}],
+        "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"memory": "256Mi"}},
         "securityContext": {"runAsNonRoot": True, "runAsUser": USER, "allowPrivilegeEscalation": False,
                             "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]},
                             "seccompProfile": {"type": "RuntimeDefault"}},
     }
+    if role == "gateway":
+        container["ports"] = [{"name": "http2-external", "containerPort": 8080},
+                              {"name": "http2-internal", "containerPort": 8081}]
+        container["readinessProbe"] = {"tcpSocket": {"port": 8080}, "periodSeconds": 2}
+    return container
+
+
+def _deployment(name: str, namespace: str, role: str, account: str, labels: dict, versions: dict[str, str]) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
+            "spec": {"selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"serviceAccountName": account, "containers": [_container(role, versions)]}}}}
+
+
+def manifest(versions: dict[str, str] | None = None) -> str:
+    """The text served as kourier.yaml: the controller in knative-serving, the gateway in kourier-system."""
+    versions = versions or all_versions()
+    labels = {**LABELS, "app.kubernetes.io/version": versions["KNATIVE_VERSION"]}
+    meta = lambda name, namespace=NAMESPACE: {"name": name, "namespace": namespace, "labels": labels}  # noqa: E731
+    group = "networking.internal.knative.dev"
+    rules = [{"apiGroups": [group], "resources": ["ingresses"], "verbs": ["get", "list", "watch"]},
+             {"apiGroups": [group], "resources": ["ingresses/status"], "verbs": ["get", "update", "patch"]},
+             {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]
+    accounts = [("net-kourier", "knative-serving"), (GATEWAY, NAMESPACE)]
     documents = [
-        {"apiVersion": "v1", "kind": "Namespace",
-         "metadata": {"name": NAMESPACE, "labels": {**LABELS, **release}}},
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": labels}},
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("config-kourier", "knative-serving"),
          "data": {"_example": "# The sim's Kourier stand-in reads no option of this ConfigMap."}},
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(GATEWAY)},
+        *({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(name, namespace)} for name, namespace in accounts),
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-         "metadata": {"name": "net-kourier-standin", "labels": {**LABELS, **release}}, "rules": rules},
+         "metadata": {"name": "net-kourier", "labels": labels}, "rules": rules},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-         "metadata": {"name": "net-kourier-standin", "labels": {**LABELS, **release}},
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "net-kourier-standin"},
-         "subjects": [{"kind": "ServiceAccount", "name": GATEWAY, "namespace": NAMESPACE}]},
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(GATEWAY),
-         "spec": {"selector": {"matchLabels": {"app": GATEWAY}},
-                  "template": {"metadata": {"labels": {"app": GATEWAY}},
-                               "spec": {"serviceAccountName": GATEWAY, "containers": [container]}}}},
+         "metadata": {"name": "net-kourier", "labels": labels},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "net-kourier"},
+         "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace} for name, namespace in accounts]},
+        _deployment("net-kourier-controller", "knative-serving", "controller", "net-kourier", labels, versions),
+        _deployment(GATEWAY, NAMESPACE, "gateway", GATEWAY, labels, versions),
         {"apiVersion": "v1", "kind": "Service", "metadata": meta("kourier"),
          "spec": {"type": "LoadBalancer", "selector": {"app": GATEWAY},
                   "ports": [{"name": "http2", "port": 80, "protocol": "TCP", "targetPort": 8080}]}},

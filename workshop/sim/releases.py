@@ -95,10 +95,12 @@ def _knative_releases(versions: dict[str, str]) -> list[Release]:
 
     from workshop.sim import knative, knative_kourier
 
+    def digest(*paths: Path) -> str:
+        return hashlib.sha256(b"".join(path.read_bytes() for path in paths)).hexdigest()[:12]
+
     release = versions["KNATIVE_VERSION"]
-    serving = f"{release}-{versions['KNATIVE_SERVING_MODULE']}"
-    sources = b"".join(Path(module.__file__).read_bytes() for module in (knative, knative_kourier))
-    standin = f"{release}-{hashlib.sha256(sources + knative_kourier.PROGRAM.read_bytes()).hexdigest()[:12]}"
+    serving = f"{release}-{versions['KNATIVE_SERVING_MODULE']}-{digest(Path(knative.__file__))}"
+    standin = f"{release}-{digest(Path(knative_kourier.__file__), knative_kourier.PROGRAM)}"
     return [
         Release("knative-serving", serving, knative_url("serving", release, "serving-crds.yaml"), "serving-crds.yaml",
                 _knative_maker(knative.serving_crds)),
