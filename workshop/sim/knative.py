@@ -168,3 +168,35 @@ def serving_crds(version: str) -> str:
 
 def serving_core(version: str) -> str:
     return render(core_files())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m workshop.sim.knative images``: binaries and images, or one sentence saying why not."""
+    import argparse
+    import sys
+    import time
+
+    parser = argparse.ArgumentParser(prog="python -m workshop.sim.knative",
+                                     description="Build Knative Serving's components from the pinned module.")
+    parser.add_argument("action", choices=["check", "images"],
+                        help="check: can the module proxy serve what the build needs; images: build the images")
+    args = parser.parse_args(argv)
+    from workshop.sim.images import ImageError
+
+    started = time.monotonic()
+    try:
+        if args.action == "check":
+            check_buildable()
+            print(f"knative: Knative Serving {serving_version()} can be built here.")
+            return 0
+        built = images(log=lambda message: print(message, file=sys.stderr, flush=True))
+    except (BuildError, ImageError) as error:
+        print(f"knative: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(built))
+    print(f"knative: images ready in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
