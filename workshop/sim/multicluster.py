@@ -12,7 +12,8 @@ What else `make cluster-east cluster-west` gives a learner, given the same way h
 
 - the node labels of labs/07-multicluster/kind-<name>.yaml (the locality Istio's failover reads);
 - contexts ``kind-east`` and ``kind-west`` in one kubeconfig (``.sim/multicluster.kubeconfig``);
-- the images (`kind load`) and Istio's release folder (workshop/sim/mesh.py ``prepare_for_lab``).
+- the images (`kind load`: istiod, the proxy, account and loadgen) and Istio's release folder
+  (workshop/sim/istio_release.py).
 
 Each sim's first node serves the API server on ``<its InternalIP>:6443`` as kind's control-plane
 node does (workshop/sim/cluster.py), so the page's remote secrets work unchanged::
@@ -121,7 +122,7 @@ def up(pair: dict | None = None, log=print) -> dict:
 
     Returns the seconds each step took (measured here).
     """
-    from workshop.sim import mesh
+    from workshop.sim import istio_release, mesh
 
     pair = pair or sims()
     timings: dict[str, float] = {}
@@ -131,11 +132,30 @@ def up(pair: dict | None = None, log=print) -> dict:
             future.result()
     timings["sims_up"] = round(time.monotonic() - started, 1)
     started = time.monotonic()
-    for sim in pair.values():
-        mesh.prepare_for_lab(sim, log=log)
+    istio_release.make_release_dir(log=log)
+    images = [*mesh.build_images(log=log), *app_images()]
+    with ThreadPoolExecutor(max_workers=len(pair)) as pool:
+        for future in [pool.submit(sim.load, images, _Quiet()) for sim in pair.values()]:
+            future.result()
     timings["images"] = round(time.monotonic() - started, 1)
     connect(pair)
     return timings
+
+
+APP_SERVICES = ("account", "loadgen")  # what level 7's manifests run
+
+
+def app_images() -> list[str]:
+    """Level 7's app images, built as `make images` builds them (scripts/containers/build.sh, layers cached)."""
+    import subprocess
+
+    from workshop.sim.mesh import MeshError
+
+    done = subprocess.run([str(REPO_ROOT / "scripts" / "containers" / "build.sh"), *APP_SERVICES],
+                          capture_output=True, text=True, timeout=1200, cwd=REPO_ROOT)
+    if done.returncode != 0:
+        raise MeshError(f"scripts/containers/build.sh failed: {done.stderr.strip()[-1500:]}")
+    return [f"localhost/workshop/{service}:dev" for service in APP_SERVICES]
 
 
 def down(pair: dict | None = None) -> None:
