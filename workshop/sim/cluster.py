@@ -45,6 +45,7 @@ from workshop.sim.nodes import CLUSTER_DNS_IP, NODE_NAMES, RealNode
 from workshop.sim.build import all_specs, build_all
 from workshop.sim.gobuild import built_paths, is_built
 from workshop.sim.processes import Process, free_ports, rss_bytes, tail
+from workshop.sim.processes import _terminate as terminate
 
 # KWOK workers: as many as the learner's kind cluster has (labs/00-setup/kind-cluster.yaml), so a
 # spread of two replicas and a drain of workshop-worker place and evict pods as they do there.
@@ -572,6 +573,14 @@ class Sim:
         """Stop every process (nodes first, each cleaning what it made on the host), then the control plane."""
         stopped = 0
         slot = self.slot()
+        # The forwarder inside the first node's namespace first (its process group, by its pid file):
+        # alive, it would keep that namespace and its veth. Not Process.stop(): its search for strays
+        # would also find the other forwarders' per-connection children, which lead no group.
+        inside = next(process for process in self.forwarders() if process.name == "apiserver-node-forwarder")
+        pid = inside.pid()
+        if pid is not None and inside.running():
+            terminate(pid, inside.running, 10.0)
+            stopped += 1
         for node in self.real_nodes(slot):
             stopped += node.stop()
         for process in reversed(self._every_process()):
