@@ -24,6 +24,9 @@ REAL_NODE_LEVELS = frozenset({2})
 NOT_RUN_LEVELS = {
     5: "level 5's page needs the real mesh (make lab-5 installs Istio with istioctl, and istiod's injection "
        "webhook cannot run on KWOK); it runs again once the page runner prepares a real-mesh sim",
+    7: "level 7's page needs two real meshes joined on one network (make lab-7 installs Istio in both "
+       "with istioctl; workshop/sim/multicluster.py makes the pair, tests/labs/test_level7.py runs the lab "
+       "on it); it runs again once the page runner prepares the pair",
 }
 
 

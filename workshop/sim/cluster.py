@@ -45,6 +45,7 @@ from workshop.sim.nodes import CLUSTER_DNS_IP, NODE_NAMES, RealNode
 from workshop.sim.build import all_specs, build_all
 from workshop.sim.gobuild import built_paths, is_built
 from workshop.sim.processes import Process, free_ports, rss_bytes, tail
+from workshop.sim.processes import _terminate as terminate
 
 # KWOK workers: as many as the learner's kind cluster has (labs/00-setup/kind-cluster.yaml), so a
 # spread of two replicas and a drain of workshop-worker place and evict pods as they do there.
@@ -134,7 +135,8 @@ class Sim:
         """socat processes: the nodes' way to the API server, and kind's extraPortMappings."""
         # socat logs to a file of ours: that argument tells this cluster's socat from any other.
         marker = f"{self.root / 'logs'}/"
-        names = ["apiserver-forwarder", *(f"port-{port}-forwarder" for port in PORT_MAPPINGS)]
+        names = ["apiserver-forwarder", "apiserver-node-forwarder",
+                 *(f"port-{port}-forwarder" for port in PORT_MAPPINGS)]
         return [Process(name, "socat", self.root, marker) for name in names]
 
     def slot(self) -> int | None:
@@ -324,7 +326,7 @@ class Sim:
         ports, component_kubeconfigs = self._prepare(
             out, {"nodes": "real", "slot": slot, "host_ports": host_ports, "host_ports_held": held,
              "node_ips": {node.name: node.net.node_ip for node in nodes}},
-            extra_ips=(forwarder_ip,))
+            extra_ips=(forwarder_ip, nodes[0].net.node_ip))
         nodenet.note_host_dirs()
         nodenet.hold_kubelet_sysctls(self.root)
         for node in nodes:
@@ -385,13 +387,21 @@ class Sim:
         started = []
         targets = {"apiserver-forwarder": (f"TCP-LISTEN:{API_FORWARDER_PORT},bind={forwarder_ip},reuseaddr,fork",
                                            f"TCP:127.0.0.1:{api_port}")}
+        # kind's control-plane node serves the API on <its InternalIP>:6443, the address level 7's
+        # remote secrets name (another cluster's istiod dials it): the first node does the same here.
+        node_side = {"apiserver-node-forwarder": (
+            f"TCP-LISTEN:{API_FORWARDER_PORT},bind={node.net.node_ip},reuseaddr,fork",
+            f"TCP:{forwarder_ip}:{API_FORWARDER_PORT}")}
         for (host_port, node_port), learner_port in zip(host_ports.items(), PORT_MAPPINGS):
             # Bound to 127.0.0.1 only, as kind's listenAddress.
             targets[f"port-{learner_port}-forwarder"] = (f"TCP-LISTEN:{host_port},bind=127.0.0.1,reuseaddr,fork",
                                                         f"TCP:{node.net.node_ip}:{node_port}")
-        for name, (listen, connect) in targets.items():
+        for name, (listen, connect) in {**targets, **node_side}.items():
             process = processes[name]
-            process.start(["/usr/bin/socat", "-lf", str(self.root / "logs" / f"{name}.socat.log"), listen, connect])
+            # nsenter execs socat in the node's network namespace: the process is still socat.
+            inside = ["/usr/bin/nsenter", f"--net={node.net.netns_path}", "--"] if name in node_side else []
+            process.start([*inside, "/usr/bin/socat", "-lf", str(self.root / "logs" / f"{name}.socat.log"),
+                           listen, connect])
             started.append(process)
         return started
 
@@ -563,6 +573,14 @@ class Sim:
         """Stop every process (nodes first, each cleaning what it made on the host), then the control plane."""
         stopped = 0
         slot = self.slot()
+        # The forwarder inside the first node's namespace first (its process group, by its pid file):
+        # alive, it would keep that namespace and its veth. Not Process.stop(): its search for strays
+        # would also find the other forwarders' per-connection children, which lead no group.
+        inside = next(process for process in self.forwarders() if process.name == "apiserver-node-forwarder")
+        pid = inside.pid()
+        if pid is not None and inside.running():
+            terminate(pid, inside.running, 10.0)
+            stopped += 1
         for node in self.real_nodes(slot):
             stopped += node.stop()
         for process in reversed(self._every_process()):

@@ -1,8 +1,8 @@
 """Istio for the tests: istioctl built from source, ``analyze`` and ``inject``.
 
 Level 5 runs on a real mesh (real-node sim, istiod's own webhook: workshop/sim/mesh.py and
-istio_release.py). ``inject`` (``istioctl kube-inject``) remains for the KWOK sims of level 7
-(labs/07-multicluster/sim.py), which have no webhook to call.
+istio_release.py), and so does level 7 (two of them: workshop/sim/multicluster.py). ``inject``
+(``istioctl kube-inject``) renders what the webhook would, for tests that read a sidecar offline.
 
     >>> from workshop.sim import istio
     >>> istio.build_istioctl()            # minutes the first time, then instant (cached)
