@@ -1,8 +1,8 @@
 """Level 3 on real worker nodes: metrics-server really measures, the autoscaler reads real CPU,
 probes restart a container, a drain moves pods to the other node under the budgets, a
-broken rollout heals, and the network policies really drop the calls they forbid. Every check runs, the data-plane one included (on KWOK's fake nodes
-l3-hpa-metrics is skipped as "needs a real cluster"), and fails first on a broken state a
-learner meets, with the hint the learner reads.
+broken rollout heals, and the network policies really drop the calls they forbid. Every check
+runs, the data-plane one included (on KWOK's fake nodes l3-hpa-metrics is skipped as "needs a
+real cluster"), and fails first on a broken state a learner meets, with the hint the learner reads.
 
 metrics-server is the release's own components.yaml (made from the pinned module by
 workshop/sim/releases.py; labrun points METRICS_SERVER_MANIFEST at it) and its image, under

@@ -11,7 +11,8 @@ so two sims (of any checkout) never share a name or an address. For slot ``s``, 
 
 KWOK's pod addresses are 10.244.0.0/16, Services 10.96.0.0/16: no overlap. **No default
 route** in a node's namespace: a packet to any address outside the sim answers "Network is
-unreachable" at once. The node reaches the host and the other node's pods through its veth;
+unreachable" at once. The node reaches the host, the other node's pods and the Services' range
+(its own processes' ClusterIP calls, before kube-proxy's DNAT) through its veth;
 the host forwards between our veths only (per-interface ``forwarding``, never the global
 ``ip_forward``), and the routes go with the veths when the namespace is deleted.
 """
