@@ -173,6 +173,11 @@ def _signal(pid: int, sig: int) -> None:
     try:
         os.killpg(pid, sig)
     except ProcessLookupError:
-        pass
+        # A stray that leads no group (a forked socat child still relaying a dead node's connection):
+        # signal it alone, or the wait for it to exit never ends.
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
     except PermissionError:
         os.kill(pid, sig)
