@@ -39,7 +39,7 @@ from pathlib import Path
 import yaml
 
 from workshop import REPO_ROOT
-from workshop.sim import addons, certs, crds, hostguard, hostports, kubeconfig, kwok, nodenet
+from workshop.sim import addons, certs, crds, hostguard, hostports, kubeconfig, kwok, netpol, nodenet
 from workshop.sim.nodenet import NodeNet
 from workshop.sim.nodes import CLUSTER_DNS_IP, NODE_NAMES, RealNode
 from workshop.sim.build import all_specs, build_all
@@ -245,14 +245,14 @@ class Sim:
     def _node_images(self, out) -> dict[str, str]:
         from workshop.sim import images
 
-        from workshop.sim import metrics_server, storage
+        from workshop.sim import metrics_server, netpol, storage
 
-        print("sim-up: building the node images (pause, CoreDNS, metrics-server, local-path-provisioner; "
-              "cached afterwards) ...", file=out, flush=True)
+        print("sim-up: building the node images (pause, CoreDNS, metrics-server, local-path-provisioner, "
+              "kube-network-policies; cached afterwards) ...", file=out, flush=True)
         log = lambda message: print(message, file=out, flush=True)  # noqa: E731
         # metrics-server: what a kind node pulls when level 3 applies the release manifest, under that very name.
         built = {"pause": images.pause_image(), "coredns": images.coredns_image(),
-                 "metrics-server": metrics_server.image()}
+                 "metrics-server": metrics_server.image(), "netpol": netpol.image(log)}
         return built | {f"storage-{role}": image for role, image in storage.images(log).items()}
 
     @staticmethod
@@ -331,6 +331,8 @@ class Sim:
         nodenet.hold_kubelet_sysctls(self.root)
         for node in nodes:
             nodenet.create(node.net, [n.net for n in nodes])
+            # kindnet's NetworkPolicy queue, with iptables-legacy standing in for nftables (workshop/sim/netpol.py).
+            netpol.install_queue_rules(node.net.netns)
             certs.issue_node(self.pki, node.name, node.net.node_ip)
         commands = self._commands(binaries, ports, component_kubeconfigs, stages=None)
         processes = {process.name: process for process in self.processes("real")}
@@ -367,11 +369,15 @@ class Sim:
         addon_documents = addons.kubernetes_endpoints(forwarder_ip, API_FORWARDER_PORT) \
             + addons.coredns(images["coredns"], CLUSTER_DNS_IP) \
             + storage.documents(self.root / "nodes", [node.name for node in nodes],
-                                {"provisioner": images["storage-provisioner"], "helper": images["storage-helper"]})
+                                {"provisioner": images["storage-provisioner"], "helper": images["storage-helper"]}) \
+            + netpol.documents(images["netpol"])
         self._apply_with_kubectl(binaries["kubectl"], addon_documents, everyone)
         self._install_crds_and([], everyone)
         self._wait(f"{len(nodes)} real nodes are Ready", lambda: self.ready_nodes() >= len(nodes), everyone)
         self._wait("CoreDNS is available", self.dns_available, everyone)
+        # Policies are enforced from the start, as on kind: kube-network-policies listens on both nodes.
+        self._wait("kube-network-policies listens on every node",
+                   lambda: all(netpol.listening(node.net.netns) for node in nodes), everyone)
 
     def _kubelet_client_flags(self) -> list[str]:
         """The API server's identity towards the kubelets (kubeadm's apiserver-kubelet-client)."""
