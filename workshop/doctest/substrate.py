@@ -23,7 +23,7 @@ CONTROL_PLANE = "control-plane"
 NOT_RUN = "not-run"
 # Level 4 waits for Argo CD's images (`make lab-4` waits for argocd-server, which cannot run on the
 # real nodes: argo-cd needs a newer Go than this machine's), levels 6-7 for their labs: KWOK until then.
-REAL_NODE_LEVELS = frozenset({2})
+REAL_NODE_LEVELS = frozenset({2, 3})
 # Level 5 installs Istio with istioctl, as on kind: its page runs on the real mesh (a level in both
 # sets is not run until it leaves NOT_RUN_LEVELS).
 REAL_MESH_LEVELS = frozenset({5})
