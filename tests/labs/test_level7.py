@@ -142,7 +142,8 @@ def test_the_starting_state_has_the_mesh_but_not_the_steps(started):
     assert code == 1, statuses(checks)
     found = statuses(checks)
     assert {found[i] for i in DONE_BY_LAB} == {"passed"}, found
-    assert {found[i] for i in ALL_CHECKS - DONE_BY_LAB} == {"failed"}, found
+    not_failed = {i: checks[i] for i in ALL_CHECKS - DONE_BY_LAB if found[i] != "failed"}
+    assert not not_failed, f"steps not done yet, but their checks did not fail: {not_failed}"
     assert checks["l7-remote-secrets"]["mismatches"] == [
         '[east] secrets labelled istio/multiCluster=true (namespace istio-system): expected one for cluster west, '
         'got none',

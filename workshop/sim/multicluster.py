@@ -25,6 +25,7 @@ node does (workshop/sim/cluster.py), so the page's remote secrets work unchanged
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +34,7 @@ from pathlib import Path
 import yaml
 
 from workshop import REPO_ROOT
-from workshop.sim import nodenet
+from workshop.sim import hostports, nodenet
 
 # Never 1 (it owns the learner's host ports), and apart from the other tests' sims.
 SIMS = {"east": 10, "west": 11}
@@ -127,9 +128,18 @@ def up(pair: dict | None = None, log=print) -> dict:
     pair = pair or sims()
     timings: dict[str, float] = {}
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=len(pair)) as pool:
-        for future in [pool.submit(sim.up, _Quiet(), "real") for sim in pair.values()]:
-            future.result()
+    # kind's clusters east and west map no host ports: the pair leaves 127.0.0.1:9080/9443 to others.
+    before = os.environ.get(hostports.LEAVE_PORTS_ENV)
+    os.environ[hostports.LEAVE_PORTS_ENV] = "1"
+    try:
+        with ThreadPoolExecutor(max_workers=len(pair)) as pool:
+            for future in [pool.submit(sim.up, _Quiet(), "real") for sim in pair.values()]:
+                future.result()
+    finally:
+        if before is None:
+            os.environ.pop(hostports.LEAVE_PORTS_ENV)
+        else:
+            os.environ[hostports.LEAVE_PORTS_ENV] = before
     timings["sims_up"] = round(time.monotonic() - started, 1)
     started = time.monotonic()
     istio_release.make_release_dir(log=log)
