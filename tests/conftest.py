@@ -58,14 +58,3 @@ def pytest_configure(config):
 
     register(config)
 
-
-# `make test` runs two pytest-xdist workers with --dist loadgroup: level 7's pair of real-mesh sims
-# (sims 10 and 11, nothing shared with the rest) in one, everything else in the other, in order,
-# as one process would (its tests share sims 1, 2, 3 and 6, which one process must own).
-OWN_WORKER = {"tests/labs/test_level7.py": "level-7-pair"}
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        path = Path(str(item.path)).resolve().relative_to(REPO_ROOT).as_posix()
-        item.add_marker(pytest.mark.xdist_group(OWN_WORKER.get(path, "main")))

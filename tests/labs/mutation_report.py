@@ -3,7 +3,7 @@
     report(request.config).record("level 2 (sim)", "extra-container", caught=True)
 
 A result travels on the test's report (``user_properties``), so it reaches the summary also
-when the test ran in another process (pytest-xdist's workers: ``make test`` runs two).
+when the test ran in another process (pytest-xdist's workers).
 """
 
 from __future__ import annotations
