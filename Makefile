@@ -49,8 +49,9 @@ serve: html ## build the site and serve it at http://127.0.0.1:8000 (日本語: 
 	@$(VENV)/bin/python -m http.server $(PORT) --bind 127.0.0.1 --directory $(SITE_DIR)
 
 .PHONY: test
+# Two pytest processes: level 7's pair of sims beside the rest (scripts/run-tests.sh).
 test: $(VENV_STAMP) $(TEST_PREREQS) ## run the whole test suite (what CI runs)
-	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@scripts/run-tests.sh $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 .PHONY: doctor
 doctor: $(VENV_STAMP) ## check your tools, versions, container engine and cluster

@@ -48,3 +48,13 @@ def built_site_ja(built_site: Path) -> Path:
     )
     assert result.returncode == 0, f"strict Japanese site build failed:\n{result.stdout}\n{result.stderr}"
     return out
+
+
+def pytest_configure(config):
+    # The mutation suites' `caught / tried` summary, registered in every process (with
+    # pytest-xdist, the controlling one sums what the workers' reports carry).
+    sys.path.insert(0, str(REPO_ROOT / "tests" / "labs"))
+    from mutation_report import register
+
+    register(config)
+

@@ -191,6 +191,9 @@ def fetch(url: str, timeout: float = FETCH_TIMEOUT) -> tuple[str, str]:
             text = answer.read().decode()
     except Exception as error:  # URLError, a timeout, an HTTP error: all say the same to the learner
         raise SourceError(f"could not fetch {url}: {getattr(error, 'reason', None) or error}") from None
+    if urllib.request.getproxies().get("https"):
+        # Through a proxy (the test sim's release mirror serves stand-ins): used, never cached as upstream's.
+        return text, f"{url} (through a proxy)"
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
     temporary.write_text(text)

@@ -24,6 +24,13 @@ Fixtures (session-scoped unless said otherwise):
   worker nodes (``nodes="real"``: containerd, kubelet, kube-proxy, CoreDNS). It needs root and
   the packages `make sim-node-setup` installs; without them its tests skip loudly (fail in CI).
 - ``real_namespace`` (per test): a fresh namespace on that cluster.
+- ``mesh_cluster``: (kubeconfig, environment) of a cluster ready for `make lab-5`, level 5's real
+  mesh, shared by its page (tests/docs) and its lab tests (tests/labs). ``$WORKSHOP_KUBECONFIG`` with
+  the session's own environment (a learner's Istio download); otherwise sim ``MESH_SIM`` (6) with
+  real nodes, prepared as a learner's laptop is (workshop/sim/mesh.py prepare_for_lab): Istio's
+  release folder (ISTIO_DIR, its bin/ first on PATH) and the images in the nodes. It holds kind's
+  127.0.0.1:9080/9443, which level 5's page curls: ``REAL_NODE_SIM``, whose pages do not, leaves
+  them free (workshop/sim/hostports.py).
 - ``on_sim``: True when the tests run against the sim (no data plane).
 
 Lifetime, decided once: **a session stops the sim clusters it started, and leaves alone a
@@ -39,6 +46,7 @@ these fixtures are marked ``cluster`` automatically (``-m "not cluster"`` desele
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -47,9 +55,11 @@ from pathlib import Path
 import pytest
 
 CLUSTER_FIXTURES = {"kubeconfig", "api_client", "kubeconfig_2", "api_client_2", "namespace",
-                    "real_kubeconfig", "real_api_client", "real_namespace"}
+                    "real_kubeconfig", "real_api_client", "real_namespace", "mesh_cluster"}
 # The real-node sim of a test session: a number of its own, so the KWOK sims stay as they are.
 REAL_NODE_SIM = 3
+# Level 5's real mesh: never 1 (a contributor's sim insists on 9080/9443), 7 is make bench-mesh's.
+MESH_SIM = 6
 _unavailable_reasons: list[str] = []
 
 
@@ -89,7 +99,8 @@ def _sim_kubeconfig(request: pytest.FixtureRequest, index: int, nodes: str = "kw
         _real_nodes_possible()
     was_up = sim.is_up()
     try:
-        sim.up(nodes=nodes)
+        with _learner_ports_left(index == REAL_NODE_SIM and nodes == "real"):
+            sim.up(nodes=nodes)
     except BuildError as error:
         _unavailable(str(error))
     except (SimError, FileNotFoundError) as error:
@@ -97,6 +108,23 @@ def _sim_kubeconfig(request: pytest.FixtureRequest, index: int, nodes: str = "kw
     if not was_up and os.environ.get("WORKSHOP_SIM_KEEP") != "1":
         request.session.config.add_cleanup(sim.down)
     return sim.kubeconfig
+
+
+@contextlib.contextmanager
+def _learner_ports_left(leave: bool):
+    """Start a sim that leaves kind's 127.0.0.1:9080/9443 to the mesh sim (hostports.LEAVE_PORTS_ENV)."""
+    from workshop.sim.hostports import LEAVE_PORTS_ENV
+
+    before = os.environ.get(LEAVE_PORTS_ENV)
+    if leave:
+        os.environ[LEAVE_PORTS_ENV] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(LEAVE_PORTS_ENV, None)
+        else:
+            os.environ[LEAVE_PORTS_ENV] = before
 
 
 def _real_nodes_possible() -> None:
@@ -134,6 +162,19 @@ def kubeconfig_2(request: pytest.FixtureRequest) -> Path:
 @pytest.fixture(scope="session")
 def real_kubeconfig(request: pytest.FixtureRequest) -> Path:
     return _external("WORKSHOP_KUBECONFIG") or _sim_kubeconfig(request, REAL_NODE_SIM, nodes="real")
+
+
+@pytest.fixture(scope="session")
+def mesh_cluster(request: pytest.FixtureRequest) -> tuple[Path, dict[str, str]]:
+    external = _external("WORKSHOP_KUBECONFIG")
+    if external:
+        return external, dict(os.environ)
+    kubeconfig = _sim_kubeconfig(request, MESH_SIM, nodes="real")
+    from workshop.sim import istio_release, mesh
+    from workshop.sim.cluster import Sim
+
+    mesh.prepare_for_lab(Sim(MESH_SIM))
+    return kubeconfig, istio_release.learner_env()
 
 
 def _api_client(path: Path):

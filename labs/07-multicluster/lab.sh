@@ -6,7 +6,8 @@
 #
 # deploy: a shared root CA (certs.sh) in both clusters, Istio multi-primary on two networks
 #         with an east-west gateway each, and namespace workshop with sidecar injection.
-# solve:  the remote secrets, account in both clusters, a client in east, the failover rule.
+# solve:  the remote secrets, account in both clusters, a client in east whose calls reach west,
+#         the failover rule.
 # reset:  removes the level from both clusters, Istio included; `make reset-7 ISTIO=keep` keeps Istio.
 # Running any of them twice changes nothing the second time.
 
@@ -34,24 +35,6 @@ other() { [[ "$1" == east ]] && echo west || echo east; }
 # kubectl in one cluster: k east get pods
 k() { local cluster="$1"; shift; kubectl --context "$(context_of "$cluster")" "$@"; }
 
-# Tests run this level on two sim clusters, as `make lab-7` or as the page's own commands (contexts
-# named kind-east and kind-west that point at two sims). So the sim is told by what the context
-# points at, not by its name: its nodes are KWOK's fake ones (annotation kwok.x-k8s.io/node=fake).
-# Asked once per run (detect_sim, before anything changes), then read from SIM_CLUSTERS.
-SIM_CLUSTERS=""
-detect_sim() {
-  local marks
-  # One line per node: its kwok.x-k8s.io/node annotation, empty on a real node.
-  marks="$(k east get nodes -o jsonpath='{range .items[*]}{.metadata.annotations.kwok\.x-k8s\.io/node}{"\n"}{end}' 2>/dev/null || true)"
-  if [[ -n "$marks" ]] && ! grep -qvx fake <<<"$marks"; then SIM_CLUSTERS=yes; else SIM_CLUSTERS=no; fi
-}
-on_sim() {
-  [[ -n "$SIM_CLUSTERS" ]] || detect_sim
-  [[ "$SIM_CLUSTERS" == yes ]]
-}
-
-sim_helper() { "$REPO_ROOT/.venv/bin/python" "$LAB_DIR/sim.py" "$@"; }
-
 guard_both() {
   local cluster
   for cluster in "${CLUSTERS[@]}"; do
@@ -60,25 +43,33 @@ guard_both() {
       exit 3
     }
   done
-  detect_sim
 }
 
 istio_version() { "$REPO_ROOT/.venv/bin/workshop" versions ISTIO_VERSION; }
 
-# istioctl at the pinned version: the release you downloaded in level 5 (or, on the sim, the
-# one the tests build from source).
-find_istioctl() {
-  if on_sim; then
-    "$REPO_ROOT/.venv/bin/python" -m workshop.sim.istio build >&2 || exit 2
-    echo "$REPO_ROOT/.bin/istioctl"
-    return
-  fi
+# The Istio release you downloaded in level 5 (ISTIO_DIR, the workshop folder or your home).
+istio_dir() {
   local version candidate
   version="$(istio_version)"
-  for candidate in "$(command -v istioctl || true)" "$REPO_ROOT/istio-$version/bin/istioctl" "$HOME/istio-$version/bin/istioctl"; do
-    if [[ -n "$candidate" && -x "$candidate" ]] && "$candidate" version --remote=false 2>/dev/null | grep -qF "$version"; then
+  for candidate in "${ISTIO_DIR:-}" "$REPO_ROOT/istio-$version" "$HOME/istio-$version"; do
+    if [[ -n "$candidate" && -x "$candidate/bin/istioctl" ]]; then
       echo "$candidate"
-      return
+      return 0
+    fi
+  done
+  return 1
+}
+
+# istioctl at the pinned version: the downloaded release's first, else from PATH.
+find_istioctl() {
+  local version dir candidate
+  version="$(istio_version)"
+  dir="$(istio_dir || true)"
+  for candidate in "${dir:+$dir/bin/istioctl}" "$(command -v istioctl || true)"; do
+    if [[ -n "$candidate" && -x "$candidate" ]] &&
+       "$candidate" version --remote=false 2>/dev/null | grep -qF "$version"; then
+      echo "$candidate"
+      return 0
     fi
   done
   log "istioctl $version is not installed: download Istio $version as the Level 5 page says, then run make lab-7 again."
@@ -126,25 +117,13 @@ install_istio() {
   local cluster="$1" networks="$2" istioctl
   local files=("$LAB_DIR/install/istio-$cluster.yaml" "$networks")
   log "Installing Istio in $cluster (multi-primary, network-$cluster) ..."
-  if on_sim; then
-    log "Sim cluster $(context_of "$cluster"): what it can hold of Istio (no istiod process, no data plane)."
-    sim_helper install "$(context_of "$cluster")" "${files[@]}"
-    sim_helper install "$(context_of "$cluster")" "$LAB_DIR/install/eastwest-gateway-$cluster.yaml"
-    # istiod's webhook injects the sidecar into the pods of namespace workshop, so step 4's plain
-    # `kubectl apply` makes pods with a sidecar. The sim cannot run the webhook: this admission
-    # policy, rendered from the same files by the pinned istioctl, adds the same sidecar.
-    sim_helper injector "$(context_of "$cluster")" "${files[@]}"
-    return
-  fi
   istioctl="$(find_istioctl)"
   "$istioctl" install --context "$(context_of "$cluster")" -y -f "${files[0]}" -f "${files[1]}" >&2
   "$istioctl" install --context "$(context_of "$cluster")" -y -f "$LAB_DIR/install/eastwest-gateway-$cluster.yaml" >&2
 }
 
 istio_installed() {
-  k "$1" -n "$ISTIO_NAMESPACE" get deployment istiod istio-eastwestgateway >/dev/null 2>&1 || return 1
-  # On the sim, the injection policy is part of the install (an older make lab-7 made none).
-  ! on_sim || k "$1" get mutatingadmissionpolicy workshop-sim-istio-sidecar-injector >/dev/null 2>&1
+  k "$1" -n "$ISTIO_NAMESPACE" get deployment istiod istio-eastwestgateway >/dev/null 2>&1
 }
 
 deploy() {
@@ -175,12 +154,29 @@ remote_secret() {
     --server "$(api_server_for_peers "$to")" | k "$from" apply -f - >&2
 }
 
-# The learner's own `kubectl apply`: istiod's webhook (on the sim, the injection policy that
-# make lab-7 installed) gives the pods their sidecar.
+# The learner's own `kubectl apply`: istiod's webhook gives the pods their sidecar.
 apply_workloads() {
   local cluster="$1"
   shift
   k "$cluster" apply -f "$@" >&2
+}
+
+# Step 4's calls from east's loadgen, until one is answered by west's account (istiod learns
+# west's endpoints through the remote secret within seconds). Once the failover rule is there,
+# calls stay in east: so this comes first, as on the page, and a second solve skips it.
+calls_reach_west() {
+  local calls="/api/v1/namespaces/$NAMESPACE/services/loadgen:http/proxy/calls?count=8" deadline=$((SECONDS + 120))
+  if k east -n "$NAMESPACE" get destinationrule account >/dev/null 2>&1; then
+    return 0
+  fi
+  log "Calling account from east's loadgen until west answers (step 4) ..."
+  until k east get --raw "$calls" 2>/dev/null | grep -q '"west/'; do
+    if ((SECONDS > deadline)); then
+      log "No call from east reached west's account in 120 s: make check-7 says which part of the path is missing."
+      return 1
+    fi
+    sleep 2
+  done
 }
 
 solve() {
@@ -194,11 +190,15 @@ solve() {
     remote_secret "$cluster" "$(other "$cluster")"
     k "$cluster" apply -f "$LAB_DIR/manifests/namespace-workshop.yaml" >&2
     apply_workloads "$cluster" "$LAB_DIR/manifests/app-account-$cluster.yaml"
-    k "$cluster" apply -f "$LAB_DIR/manifests/destination-rule-account-failover.yaml" >&2
   done
   apply_workloads east "$LAB_DIR/manifests/app-loadgen-east.yaml"
   for cluster in "${CLUSTERS[@]}"; do
     k "$cluster" -n "$NAMESPACE" rollout status deployment/account --timeout="$ROLLOUT_TIMEOUT" >&2
+  done
+  k east -n "$NAMESPACE" rollout status deployment/loadgen --timeout="$ROLLOUT_TIMEOUT" >&2
+  calls_reach_west
+  for cluster in "${CLUSTERS[@]}"; do
+    k "$cluster" apply -f "$LAB_DIR/manifests/destination-rule-account-failover.yaml" >&2
   done
   log ""
   log "Level 7 is solved. make check-7 should now pass."
@@ -240,10 +240,5 @@ reset() {
 uninstall_istio() {
   local cluster="$1"
   k "$cluster" get namespace "$ISTIO_NAMESPACE" >/dev/null 2>&1 || return 0
-  if on_sim; then
-    sim_helper uninstall "$(context_of "$cluster")" "$LAB_DIR/install/istio-$cluster.yaml" \
-      "$LAB_DIR/install/eastwest-gateway-$cluster.yaml"
-  else
-    "$(find_istioctl)" uninstall --context "$(context_of "$cluster")" --purge -y >&2
-  fi
+  "$(find_istioctl)" uninstall --context "$(context_of "$cluster")" --purge -y >&2
 }

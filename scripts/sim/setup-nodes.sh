@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian packages the sim's real worker nodes run on (`make sim-up NODES=real`):
 # containerd + runc (the container runtime), the CNI plugins (bridge, host-local, portmap,
-# loopback), iptables/nftables and conntrack (kube-proxy), socat (forwarders to the API server
-# and of kind's port mappings), gcc with a static libc (the pause image, built from
-# Kubernetes' pause.c) and busybox-static (the tests' tiny app image).
+# loopback), iptables/nftables and conntrack (kube-proxy; iptables-legacy for the NetworkPolicy
+# queue, workshop/sim/netpol.py), socat (forwarders to the API server and of kind's port
+# mappings), gcc with a static libc (the pause image, built from Kubernetes' pause.c) and
+# busybox-static (the tests' tiny app image).
 #
 #   scripts/sim/setup-nodes.sh       # idempotent: installs only what is missing
 #
@@ -19,7 +20,7 @@ declare -A PACKAGES=(
   [containerd]=/usr/bin/containerd
   [runc]=/usr/sbin/runc
   [containernetworking-plugins]=/usr/lib/cni/bridge
-  [iptables]=/usr/sbin/iptables
+  [iptables]=/usr/sbin/iptables-legacy
   [nftables]=/usr/sbin/nft
   [conntrack]=/usr/sbin/conntrack
   [socat]=/usr/bin/socat

@@ -70,6 +70,8 @@ def test_blocks_run_on_the_control_plane_only_are_not_counted_as_run(tmp_path, m
     path = tmp_path / "README.md"
     path.write_text("```console\n$ true\n```\n\n{.needs-laptop}\n```console\n$ kind create cluster\n```\n")
     monkeypatch.setattr(substrate, "REAL_NODE_LEVELS", frozenset({2}))
+    monkeypatch.setattr(substrate, "REAL_MESH_LEVELS", frozenset({5}))
+    monkeypatch.setattr(substrate, "NOT_RUN_LEVELS", {4: "a page no CI run executes"})
     on_kwok, on_real_nodes = classify(read_page(path, level=3)), classify(read_page(path, level=2))
     assert (len(on_kwok.run), len(on_kwok.control_plane_only), len(on_kwok.marked)) == (0, 1, 1)
     assert (len(on_real_nodes.run), len(on_real_nodes.control_plane_only)) == (1, 0)
@@ -78,15 +80,20 @@ def test_blocks_run_on_the_control_plane_only_are_not_counted_as_run(tmp_path, m
     assert header == ["page", "run", "control-plane", "not-run", "marked", "neither", "total", "substrate"]
     assert table([on_kwok]).splitlines()[1].split()[1:] == ["0", "1", "0", "1", "0", "2", "control-plane"]
     assert table([on_real_nodes]).splitlines()[1].split()[1:] == ["1", "0", "0", "1", "0", "2", "real-nodes"]
-    on_no_run = classify(read_page(path, level=5))  # level 5: substrate.NOT_RUN_LEVELS
+    on_no_run = classify(read_page(path, level=4))  # substrate.NOT_RUN_LEVELS
     assert (len(on_no_run.run), len(on_no_run.control_plane_only), len(on_no_run.not_run)) == (0, 0, 1)
+    assert "level 4: a page no CI run executes" in table([on_no_run])
+    on_the_mesh = classify(read_page(path, level=5))
+    assert (len(on_the_mesh.run), len(on_the_mesh.control_plane_only), len(on_the_mesh.not_run)) == (1, 0, 0)
+    assert table([on_the_mesh]).splitlines()[1].split()[1:] == ["1", "0", "0", "1", "0", "2", "real-mesh"]
 
 
-def test_level_1_runs_on_the_container_engine_and_level_2_on_real_nodes():
+def test_level_1_runs_on_the_container_engine_and_levels_2_3_on_real_nodes():
     by_level = {page.level: substrate.of(page) for page in lab_pages()}
     assert by_level[1] == substrate.CONTAINER_ENGINE
-    assert by_level[2] == substrate.REAL_NODES
-    assert by_level[5] == substrate.NOT_RUN
+    assert by_level[2] == by_level[3] == substrate.REAL_NODES
+    assert by_level[4] == substrate.CONTROL_PLANE  # make lab-4 waits for Argo CD, whose images are not built here
+    assert by_level[5] == substrate.NOT_RUN  # until its page runs to the end on the real mesh
     assert by_level[6] == substrate.CONTROL_PLANE
 
 

@@ -56,8 +56,8 @@ def test_the_cli_runs_real_node_pages_only_on_a_real_node_sim(capsys):
     from workshop.doctest.__main__ import _pages_for
     from workshop.doctest.pages import lab_pages
 
-    pages = lab_pages([2, 3])
-    assert [page.level for page in _pages_for(pages, real_sim=None, own_kubeconfig=False, chosen=False)] == [3]
+    pages = lab_pages([2, 4])
+    assert [page.level for page in _pages_for(pages, real_sim=None, own_kubeconfig=False, chosen=False)] == [4]
     assert "Left out, as they run on real nodes: 02-orchestrate" in capsys.readouterr().err
     assert _pages_for(pages, real_sim=None, own_kubeconfig=False, chosen=True) is None
     assert "`make sim-up NODES=real SIM=3`, then `python -m workshop.doctest run --sim 3 --levels 2`" in \

@@ -1,5 +1,5 @@
 """Shared by the labs' tests on real worker nodes (levels 2 to 4): the workshop's images in the
-nodes, and bounded waits for what the data plane does in its own time.
+nodes, and the bounded wait (workshop/waits.py) for what the data plane does in its own time.
 
 The images go into the nodes as a learner's `kind load docker-image` puts them into kind's:
 `workshop sim load`, under their exact names. With WORKSHOP_KUBECONFIG (a kind cluster) the
@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 
-import pytest
 from labrun import REPO_ROOT
+
+from workshop.waits import wait_until
+
+__all__ = ["image_of", "load_workshop_images", "wait_until"]  # the levels' tests import the wait from here
 
 
 def image_of(service: str) -> str:
@@ -33,15 +35,3 @@ def load_workshop_images(services: tuple[str, ...]) -> list[str]:
         assert built.returncode == 0, built.stderr[-2000:]
         Sim(REAL_NODE_SIM).load(images)
     return images
-
-
-def wait_until(what: str, condition, timeout: float, interval: float = 0.5):
-    """Poll ``condition`` until it returns something true (returned); fail saying ``what`` was awaited."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting until {what}")
-        time.sleep(interval)

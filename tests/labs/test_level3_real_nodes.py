@@ -1,8 +1,8 @@
 """Level 3 on real worker nodes: metrics-server really measures, the autoscaler reads real CPU,
-probes restart a container, a drain moves pods to the other node under the budgets, and a
-broken rollout heals. Every check runs, the data-plane one included (on KWOK's fake nodes
-l3-hpa-metrics is skipped as "needs a real cluster"), and fails first on a broken state a
-learner meets, with the hint the learner reads.
+probes restart a container, a drain moves pods to the other node under the budgets, a
+broken rollout heals, and the network policies really drop the calls they forbid. Every check
+runs, the data-plane one included (on KWOK's fake nodes l3-hpa-metrics is skipped as "needs a
+real cluster"), and fails first on a broken state a learner meets, with the hint the learner reads.
 
 metrics-server is the release's own components.yaml (made from the pinned module by
 workshop/sim/releases.py; labrun points METRICS_SERVER_MANIFEST at it) and its image, under
@@ -65,10 +65,35 @@ def test_without_metrics_server_the_autoscaler_reads_nothing_and_the_check_says_
     assert f"    hint: {check['hint']}" in graded.stdout and "install it (see the page)" in check["hint"]
 
 
+def gateway_calls(kubeconfig, service: str):
+    """The page's "Prove it" command, from a gateway pod: GET /healthz of ``service`` with a 3 s timeout."""
+    return kubectl(kubeconfig, *NS, "exec", "deployment/gateway", "--", "python", "-c",
+                   f"import urllib.request as u; print(u.urlopen('http://{service}:8080/healthz', timeout=3).status)",
+                   check=False, timeout=60)
+
+
+def test_without_the_policies_the_gateway_reaches_customer_and_account(started):
+    """Before step 4: nothing is isolated, so the call step 4 forbids still answers."""
+    for service in ("customer", "account"):
+        done = gateway_calls(started, service)
+        assert done.returncode == 0 and done.stdout.strip() == "200", (service, done.stdout, done.stderr)
+
+
 @pytest.fixture(scope="module")
 def solved(started):
     lab("solve", LEVEL, started)
     return started
+
+
+def test_the_policies_are_enforced_customer_answers_and_account_times_out(solved):
+    """Step 4's "Prove it", as the page shows it: the cluster's CNI (kindnet's kube-network-policies on
+    kind, the same controller on the real-node sim: workshop/sim/netpol.py) drops gateway → account."""
+    allowed = wait_until("the gateway reaches customer under the policies",
+                         lambda: (done := gateway_calls(solved, "customer")).returncode == 0 and done, timeout=60)
+    assert allowed.stdout.strip() == "200", allowed.stdout + allowed.stderr
+    denied = gateway_calls(solved, "account")
+    assert denied.returncode == 1 and "TimeoutError: timed out" in denied.stderr, denied.stdout + denied.stderr
+    assert "command terminated with exit code 1" in denied.stderr, denied.stderr
 
 
 def test_solve_passes_every_check_with_the_data_plane_for_real(solved, tmp_path):

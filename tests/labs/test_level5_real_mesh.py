@@ -1,6 +1,7 @@
 """Level 5 on a real Istio mesh: `make lab-5`, `make check-5`, `make solve-5` as a learner runs them.
 
-The cluster is the real-node sim ``MESH_SIM`` (6, the one tests/sim/test_real_mesh.py uses):
+The cluster is the session's mesh sim (``mesh_cluster`` of workshop/pytest_cluster.py: sim 6,
+the one tests/sim/test_real_mesh.py and level 5's page use):
 containerd, kubelets, real istiod and its injection webhook, Envoy sidecars. Before `make lab-5`
 it gets what a learner has on kind (workshop/sim/mesh.py prepare_for_lab): the Istio release
 folder (ISTIO_DIR, its bin first on PATH: workshop/sim/istio_release.py) and the images in the
@@ -30,7 +31,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LAB = REPO_ROOT / "labs" / "05-istio"
 MANIFESTS = LAB / "manifests"
 LEVEL2 = REPO_ROOT / "labs" / "02-orchestrate" / "manifests"
-MESH_SIM = 6  # never 1: it owns the host ports 9080/9443
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -79,21 +79,6 @@ class Lab:
 
     def rollout(self, deployment: str) -> None:
         self.kubectl("-n", "workshop", "rollout", "status", f"deployment/{deployment}", "--timeout=120s")
-
-
-@pytest.fixture(scope="session")
-def mesh_cluster(request) -> tuple[Path, dict[str, str]]:
-    """A cluster whose pods really run, ready for `make lab-5`: its kubeconfig and the learner's environment."""
-    external = os.environ.get("WORKSHOP_KUBECONFIG")
-    if external:
-        return Path(external), dict(os.environ)
-    from workshop.pytest_cluster import _sim_kubeconfig
-    from workshop.sim import istio_release, mesh
-    from workshop.sim.cluster import Sim
-
-    kubeconfig = _sim_kubeconfig(request, MESH_SIM, nodes="real")
-    mesh.prepare_for_lab(Sim(MESH_SIM))
-    return kubeconfig, istio_release.learner_env()
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,12 @@ assume a Kubernetes API with the Istio and Knative Serving CRDs installed).
 """
 
 import json
-import time
 
 import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+
+from workshop.waits import wait_until
 
 pytestmark = pytest.mark.cluster
 
@@ -28,15 +29,7 @@ def container(name: str, **extra) -> client.V1Container:
 
 
 def wait_for(what: str, condition, timeout: float = 60.0):
-    """Poll ``condition()`` until it returns something truthy; fail with ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting until {what}")
-        time.sleep(0.2)
+    return wait_until(what, condition, timeout, interval=0.2)
 
 
 def pod_ready(pod: client.V1Pod) -> bool:

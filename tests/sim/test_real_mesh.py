@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import waiting
+from workshop.waits import wait_until
 
 from workshop import REPO_ROOT
 
@@ -131,7 +131,7 @@ def kubectl(kubeconfig: Path, *args: str, input: str | None = None, timeout: flo
 
 
 def wait_for(what, condition, timeout: float = WAIT, interval: float = 0.5):
-    return waiting.wait_for(what, condition, timeout, interval)
+    return wait_until(what, condition, timeout, interval)
 
 
 def test_the_overlay_renders_local_images_and_no_istio_only_filters():

@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import waiting
+from workshop.waits import wait_until
 
 from workshop import REPO_ROOT
 from workshop.pytest_cluster import REAL_NODE_SIM
@@ -47,7 +47,7 @@ def kubectl(kubeconfig: Path, *args: str, timeout: float = WAIT) -> subprocess.C
 
 
 def wait_for(what, condition, timeout: float = WAIT, interval: float = 0.2):
-    return waiting.wait_for(what, condition, timeout, interval)
+    return wait_until(what, condition, timeout, interval)
 
 
 # ------------------------------------------------------------ host as found

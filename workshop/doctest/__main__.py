@@ -3,6 +3,7 @@
     $ python -m workshop.doctest coverage             # table, then `doc-coverage: run=… percent=…`
     $ python -m workshop.doctest run --sim 2 --levels 2,3   # run pages against sim cluster 2
     $ python -m workshop.doctest run --sim 3 --levels 2     # a real-node sim: kind and release URLs stand in
+    $ python -m workshop.doctest run --sim 6 --levels 5     # level 5 on a real-node sim: Istio as on kind
     $ python -m workshop.doctest run --sim 3 --sim-2 4 --levels 7  # a page on two clusters: sims 3 and 4
     $ python -m workshop.doctest e2e                  # every page against the kind cluster `workshop`
     $ python -m workshop.doctest browser              # check the built site in headless Chromium
@@ -58,14 +59,26 @@ def _run_pages(pages, mode: str, kubeconfig: Path | None, kubeconfig_2: Path | N
     from workshop.doctest import pair
     from workshop.doctest.runner import run_page
 
+    from workshop.doctest import substrate
+
     results = []
+    prepared = False
     for page in pages:
         print(f"== {page.name} ({mode})", flush=True)
+        mesh = real_sim is not None and substrate.of(page) == substrate.REAL_MESH
+        if mesh and not prepared:  # what a learner has before `make lab-5`: Istio's release, the images
+            from workshop.sim import mesh as real_mesh
+            from workshop.sim.cluster import Sim
+
+            print(f"  preparing sim {real_sim} for level 5 (Istio's release folder, images in the nodes) ...",
+                  flush=True)
+            real_mesh.prepare_for_lab(Sim(real_sim))
+            prepared = True
         if kubeconfig is not None and kubeconfig_2 is not None and pair.needs_two_clusters(page):
             with tempfile.TemporaryDirectory(prefix="doctest-pair-") as folder:
                 result = run_page(page, mode, pair.write(kubeconfig, kubeconfig_2, Path(folder) / "kubeconfig"))
         else:
-            result = run_page(page, mode, kubeconfig, real_sim=real_sim)
+            result = run_page(page, mode, kubeconfig, real_sim=real_sim, mesh=mesh)
         print(result.report(), flush=True)
         results.append(result)
     print("\nSummary (time per level):")
@@ -133,7 +146,7 @@ def _pages_for(pages, real_sim: int | None, own_kubeconfig: bool, chosen: bool):
 
     if real_sim is not None or own_kubeconfig:
         return pages
-    left = [page.name for page in pages if substrate.of(page) == substrate.REAL_NODES]
+    left = [page.name for page in pages if substrate.of(page) in (substrate.REAL_NODES, substrate.REAL_MESH)]
     if not left:
         return pages
     levels = ",".join(str(page.level) for page in pages if page.name in left)

@@ -19,6 +19,8 @@ For each block of a page:
 On a real-node sim (``real_sim=N``), the page's `kind` is a stand-in for kind's CLI
 (kind_shim: `kind load docker-image` into the nodes) and its HTTPS requests go through the
 local release mirror (workshop/sim/mirror.py), which serves known release URLs and nothing else.
+With ``mesh=True`` (level 5, on a sim prepared by workshop/sim/mesh.py ``prepare_for_lab``) the
+page's shell has what a learner has after Istio's download: ISTIO_DIR and its bin/ first on PATH.
 
 After a failure the remaining steps are skipped but the Cleanup section still runs, and the
 cluster must be left exactly as found (``snapshot``), failure or not; for a page with no
@@ -248,11 +250,13 @@ def sim_stand_ins(workdir: Path, mode: str, real_sim: int | None, out) -> tuple[
 
 
 def run_page(page: Page, mode: str, kubeconfig: Path | None, out=sys.stdout, check_cleanup: bool = True,
-             cleanup_timeout: float = 120.0, real_sim: int | None = None) -> PageResult:
+             cleanup_timeout: float = 120.0, real_sim: int | None = None, mesh: bool = False) -> PageResult:
     """Run every block of ``page`` that ``mode`` runs; see the module docstring.
 
     ``real_sim``: the number of the real-node sim ``kubeconfig`` belongs to; the page then gets
-    kind's CLI (``kind load docker-image``) and upstream release URLs through local stand-ins."""
+    kind's CLI (``kind load docker-image``) and upstream release URLs through local stand-ins.
+    ``mesh``: that sim is prepared for level 5 (mesh.prepare_for_lab): ISTIO_DIR and istioctl as
+    after Istio's download."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     started = time.monotonic()
@@ -263,6 +267,10 @@ def run_page(page: Page, mode: str, kubeconfig: Path | None, out=sys.stdout, che
     docker_shim(workdir)
     stand_in_env, mirror = sim_stand_ins(workdir, mode, real_sim, out)
     env = {**page_env(kubeconfig, workdir), **stand_in_env}
+    if mesh and mode == "sim":
+        from workshop.sim import istio_release
+
+        env = istio_release.learner_env(env)
     # A container page (level 1) is proved clean on the engine, a cluster page on the cluster.
     engine = uses_container_engine(page)
     try:

@@ -133,12 +133,12 @@ def coredns_spec(versions: dict[str, str] | None = None) -> GoBuild:
 
 
 def node_specs() -> list[GoBuild]:
-    """Built only for the real-node sim (NODES=real): the cluster DNS, metrics-server (level 3) and the
-    volume provisioner (kind's `standard` storage class)."""
-    from workshop.sim import metrics_server
+    """Built only for the real-node sim (NODES=real): the cluster DNS, metrics-server (level 3), the
+    volume provisioner (kind's `standard` storage class) and kindnet's NetworkPolicy controller."""
+    from workshop.sim import metrics_server, netpol
     from workshop.sim.storage import provisioner_spec
 
-    return [coredns_spec(), metrics_server.spec(), provisioner_spec()]
+    return [coredns_spec(), metrics_server.spec(), provisioner_spec(), netpol.spec()]
 
 
 def all_specs() -> list[GoBuild]:

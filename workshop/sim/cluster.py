@@ -39,12 +39,13 @@ from pathlib import Path
 import yaml
 
 from workshop import REPO_ROOT
-from workshop.sim import addons, certs, crds, hostguard, hostports, kubeconfig, kwok, nodenet
+from workshop.sim import addons, certs, crds, hostguard, hostports, kubeconfig, kwok, netpol, nodenet
 from workshop.sim.nodenet import NodeNet
 from workshop.sim.nodes import CLUSTER_DNS_IP, NODE_NAMES, RealNode
 from workshop.sim.build import all_specs, build_all
 from workshop.sim.gobuild import built_paths, is_built
 from workshop.sim.processes import Process, free_ports, rss_bytes, tail
+from workshop.sim.processes import _terminate as terminate
 
 # KWOK workers: as many as the learner's kind cluster has (labs/00-setup/kind-cluster.yaml), so a
 # spread of two replicas and a drain of workshop-worker place and evict pods as they do there.
@@ -137,7 +138,8 @@ class Sim:
         """socat processes: the nodes' way to the API server, and kind's extraPortMappings."""
         # socat logs to a file of ours: that argument tells this cluster's socat from any other.
         marker = f"{self.root / 'logs'}/"
-        names = ["apiserver-forwarder", *(f"port-{port}-forwarder" for port in PORT_MAPPINGS)]
+        names = ["apiserver-forwarder", "apiserver-node-forwarder",
+                 *(f"port-{port}-forwarder" for port in PORT_MAPPINGS)]
         return [Process(name, "socat", self.root, marker) for name in names]
 
     def slot(self) -> int | None:
@@ -246,14 +248,14 @@ class Sim:
     def _node_images(self, out) -> dict[str, str]:
         from workshop.sim import images
 
-        from workshop.sim import metrics_server, storage
+        from workshop.sim import metrics_server, netpol, storage
 
-        print("sim-up: building the node images (pause, CoreDNS, metrics-server, local-path-provisioner; "
-              "cached afterwards) ...", file=out, flush=True)
+        print("sim-up: building the node images (pause, CoreDNS, metrics-server, local-path-provisioner, "
+              "kube-network-policies; cached afterwards) ...", file=out, flush=True)
         log = lambda message: print(message, file=out, flush=True)  # noqa: E731
         # metrics-server: what a kind node pulls when level 3 applies the release manifest, under that very name.
         built = {"pause": images.pause_image(), "coredns": images.coredns_image(),
-                 "metrics-server": metrics_server.image()}
+                 "metrics-server": metrics_server.image(), "netpol": netpol.image(log)}
         return built | {f"storage-{role}": image for role, image in storage.images(log).items()}
 
     @staticmethod
@@ -329,11 +331,13 @@ class Sim:
         ports, component_kubeconfigs = self._prepare(
             out, {"nodes": "real", "slot": slot, "host_ports": host_ports, "host_ports_held": held,
              "node_ips": {node.name: node.net.node_ip for node in nodes}},
-            extra_ips=(forwarder_ip,))
+            extra_ips=(forwarder_ip, nodes[0].net.node_ip))
         nodenet.note_host_dirs()
         nodenet.hold_kubelet_sysctls(self.root)
         for node in nodes:
             nodenet.create(node.net, [n.net for n in nodes])
+            # kindnet's NetworkPolicy queue, with iptables-legacy standing in for nftables (workshop/sim/netpol.py).
+            netpol.install_queue_rules(node.net.netns)
             certs.issue_node(self.pki, node.name, node.net.node_ip)
         commands = self._commands(binaries, ports, component_kubeconfigs, stages=None)
         processes = {process.name: process for process in self.processes("real")}
@@ -370,11 +374,15 @@ class Sim:
         addon_documents = addons.kubernetes_endpoints(forwarder_ip, API_FORWARDER_PORT) \
             + addons.coredns(images["coredns"], CLUSTER_DNS_IP) \
             + storage.documents(self.root / "nodes", [node.name for node in nodes],
-                                {"provisioner": images["storage-provisioner"], "helper": images["storage-helper"]})
+                                {"provisioner": images["storage-provisioner"], "helper": images["storage-helper"]}) \
+            + netpol.documents(images["netpol"])
         self._apply_with_kubectl(binaries["kubectl"], addon_documents, everyone)
         self._install_crds_and([], everyone)
         self._wait(f"{len(nodes)} real nodes are Ready", lambda: self.ready_nodes() >= len(nodes), everyone)
         self._wait("CoreDNS is available", self.dns_available, everyone)
+        # Policies are enforced from the start, as on kind: kube-network-policies listens on both nodes.
+        self._wait("kube-network-policies listens on every node",
+                   lambda: all(netpol.listening(node.net.netns) for node in nodes), everyone)
 
     def _kubelet_client_flags(self) -> list[str]:
         """The API server's identity towards the kubelets (kubeadm's apiserver-kubelet-client)."""
@@ -390,13 +398,21 @@ class Sim:
         started = []
         targets = {"apiserver-forwarder": (f"TCP-LISTEN:{API_FORWARDER_PORT},bind={forwarder_ip},reuseaddr,fork",
                                            f"TCP:127.0.0.1:{api_port}")}
+        # kind's control-plane node serves the API on <its InternalIP>:6443, the address level 7's
+        # remote secrets name (another cluster's istiod dials it): the first node does the same here.
+        node_side = {"apiserver-node-forwarder": (
+            f"TCP-LISTEN:{API_FORWARDER_PORT},bind={node.net.node_ip},reuseaddr,fork",
+            f"TCP:{forwarder_ip}:{API_FORWARDER_PORT}")}
         for (host_port, node_port), learner_port in zip(host_ports.items(), PORT_MAPPINGS):
             # Bound to 127.0.0.1 only, as kind's listenAddress.
             targets[f"port-{learner_port}-forwarder"] = (f"TCP-LISTEN:{host_port},bind=127.0.0.1,reuseaddr,fork",
                                                         f"TCP:{node.net.node_ip}:{node_port}")
-        for name, (listen, connect) in targets.items():
+        for name, (listen, connect) in {**targets, **node_side}.items():
             process = processes[name]
-            process.start(["/usr/bin/socat", "-lf", str(self.root / "logs" / f"{name}.socat.log"), listen, connect])
+            # nsenter execs socat in the node's network namespace: the process is still socat.
+            inside = ["/usr/bin/nsenter", f"--net={node.net.netns_path}", "--"] if name in node_side else []
+            process.start([*inside, "/usr/bin/socat", "-lf", str(self.root / "logs" / f"{name}.socat.log"),
+                           listen, connect])
             started.append(process)
         return started
 
@@ -572,6 +588,14 @@ class Sim:
         """Stop every process (nodes first, each cleaning what it made on the host), then the control plane."""
         stopped = 0
         slot = self.slot()
+        # The forwarder inside the first node's namespace first (its process group, by its pid file):
+        # alive, it would keep that namespace and its veth. Not Process.stop(): its search for strays
+        # would also find the other forwarders' per-connection children, which lead no group.
+        inside = next(process for process in self.forwarders() if process.name == "apiserver-node-forwarder")
+        pid = inside.pid()
+        if pid is not None and inside.running():
+            terminate(pid, inside.running, 10.0)
+            stopped += 1
         for node in self.real_nodes(slot):
             stopped += node.stop()
         for process in reversed(self._every_process()):

@@ -252,3 +252,29 @@ def link(paths: dict[str, Path], bin_dir: Path = BIN_LINK_DIR) -> None:
         temporary.unlink(missing_ok=True)
         temporary.symlink_to(target)
         os.replace(temporary, link_path)
+
+
+def build_tool_main(tool: str, build_tool, spec: GoBuild, skipped: str, argv: list[str] | None = None) -> int:
+    """`python -m workshop.sim.<tool> build [--for-tests]`: build ``tool`` (cached), link it into .bin/.
+
+    With --for-tests a build that cannot run warns that ``skipped`` will be skipped and exits 0,
+    unless CI=true (CI must not skip)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"python -m workshop.sim.{tool}",
+                                     description=f"Build {tool} from its Go module (cached) and link it into .bin/.")
+    parser.add_argument("action", choices=["build"])
+    parser.add_argument("--for-tests", action="store_true",
+                        help=f"when the build cannot run, warn and exit 0 unless CI=true ({skipped} then skip)")
+    args = parser.parse_args(argv)
+    try:
+        path = build_tool()
+    except BuildError as error:
+        print(f"{tool} build: {error}", file=sys.stderr)
+        if args.for_tests and os.environ.get("CI", "").lower() != "true":
+            print(f"{tool} build: WARNING: no {tool}, so {skipped} will be SKIPPED.", file=sys.stderr)
+            return 0
+        return 2
+    seconds = build_seconds(spec)
+    print(f"{tool} ready: .bin/{tool} -> {path}" + (f" (first build took {seconds:.0f} s)" if seconds else ""))
+    return 0

@@ -10,11 +10,10 @@ from its Go module at HELM_VERSION, so level 4's page and the chart's render tes
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
-from workshop.sim.gobuild import BuildError, GoBuild, build, build_seconds, link
+from workshop.sim.gobuild import GoBuild, build, build_tool_main, link
 from workshop.versions import all_versions
 
 HELM_MODULE = "helm.sh/helm/v4"
@@ -49,27 +48,7 @@ def build_helm(log=None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m workshop.sim.helm",
-                                     description="Build helm from its Go module (cached) and link it into .bin/.")
-    parser.add_argument("action", choices=["build"])
-    parser.add_argument("--for-tests", action="store_true",
-                        help="when the build cannot run, warn and exit 0 unless CI=true (the Helm tests then skip)")
-    args = parser.parse_args(argv)
-    try:
-        path = build_helm()
-    except BuildError as error:
-        print(f"helm build: {error}", file=sys.stderr)
-        if args.for_tests and os.environ.get("CI", "").lower() != "true":
-            print("helm build: WARNING: no helm, so the Helm chart tests and level 4's Helm step will be SKIPPED.",
-                  file=sys.stderr)
-            return 0
-        return 2
-    seconds = build_seconds(helm_spec())
-    print(f"helm ready: .bin/helm -> {path} (first build took {seconds:.0f} s)" if seconds else
-          f"helm ready: .bin/helm -> {path}")
-    return 0
+    return build_tool_main("helm", build_helm, helm_spec(), "the Helm chart tests and level 4's Helm step", argv)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Istio for the tests: istioctl built from source, ``analyze`` and ``inject``.
 
 Level 5 runs on a real mesh (real-node sim, istiod's own webhook: workshop/sim/mesh.py and
-istio_release.py). ``inject`` (``istioctl kube-inject``) remains for the KWOK sims of level 7
-(labs/07-multicluster/sim.py), which have no webhook to call.
+istio_release.py), and so does level 7 (two of them: workshop/sim/multicluster.py). ``inject``
+(``istioctl kube-inject``) renders what the webhook would, for tests that read a sidecar offline.
 
     >>> from workshop.sim import istio
     >>> istio.build_istioctl()            # minutes the first time, then instant (cached)
@@ -46,7 +46,7 @@ from pathlib import Path
 
 import yaml
 
-from workshop.sim.gobuild import BuildError, GoBuild, build, build_seconds, cache_dir, link, module_dir
+from workshop.sim.gobuild import GoBuild, build, build_tool_main, cache_dir, link
 from workshop.versions import all_versions
 
 ISTIO_MODULE = "istio.io/istio"
@@ -311,26 +311,7 @@ def inject(manifest_yaml: str, *, native_sidecars: bool = True, profile: str = P
 # --- Command line: `python -m workshop.sim.istio build` ----------------------------------
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m workshop.sim.istio",
-                                     description="Build istioctl from source (cached) and link it into .bin/.")
-    parser.add_argument("action", choices=["build"])
-    parser.add_argument("--for-tests", action="store_true",
-                        help="when the build cannot run, warn and exit 0 unless CI=true (the Istio tests then skip)")
-    args = parser.parse_args(argv)
-    try:
-        path = build_istioctl()
-    except BuildError as error:
-        print(f"istioctl build: {error}", file=sys.stderr)
-        if args.for_tests and os.environ.get("CI", "").lower() != "true":
-            print("istioctl build: WARNING: no istioctl, so the Istio tool tests will be SKIPPED.", file=sys.stderr)
-            return 0
-        return 2
-    seconds = build_seconds(istioctl_spec())
-    print(f"istioctl ready: .bin/istioctl -> {path} (first build took {seconds:.0f} s)" if seconds else
-          f"istioctl ready: .bin/istioctl -> {path}")
-    return 0
+    return build_tool_main("istioctl", build_istioctl, istioctl_spec(), "the Istio tool tests", argv)
 
 
 if __name__ == "__main__":

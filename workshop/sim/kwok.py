@@ -18,6 +18,7 @@ import yaml
 
 from workshop import REPO_ROOT
 from workshop.sim.gobuild import module_dir
+from workshop.sim.kindconfig import worker_labels
 from workshop.versions import all_versions
 
 NODE_TEMPLATE = REPO_ROOT / "sim" / "kwok-node.yaml"
@@ -67,7 +68,12 @@ def node_address(sim_index: int) -> str:
 def nodes_manifest(count: int) -> str:
     """``count`` Node objects from sim/kwok-node.yaml, as one multi-document YAML."""
     template = Template(NODE_TEMPLATE.read_text())
-    return "\n---\n".join(template.substitute(name=name) for name in node_names(count))
+    nodes = []
+    for name in node_names(count):
+        node = yaml.safe_load(template.substitute(name=name))
+        node["metadata"]["labels"].update(worker_labels().get(name, {}))  # as kind-cluster.yaml labels it
+        nodes.append(yaml.safe_dump(node, sort_keys=False))
+    return "\n---\n".join(nodes)
 
 
 NODE_LEASE_SECONDS = 40

@@ -11,7 +11,8 @@ so two sims (of any checkout) never share a name or an address. For slot ``s``, 
 
 KWOK's pod addresses are 10.244.0.0/16, Services 10.96.0.0/16: no overlap. **No default
 route** in a node's namespace: a packet to any address outside the sim answers "Network is
-unreachable" at once. The node reaches the host and the other node's pods through its veth;
+unreachable" at once. The node reaches the host, the other node's pods and the Services' range
+(its own processes' ClusterIP calls, before kube-proxy's DNAT) through its veth;
 the host forwards between our veths only (per-interface ``forwarding``, never the global
 ``ip_forward``), and the routes go with the veths when the namespace is deleted.
 """
@@ -26,6 +27,8 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from workshop.sim.certs import SERVICE_CLUSTER_IP_RANGE
 
 RUN_DIR = Path("/run/workshop-sim")
 SLOTS = range(1, 31)
@@ -229,8 +232,11 @@ def create(node: NodeNet, all_nodes: list[NodeNet]) -> None:
     in_netns(node.netns, "ip", "addr", "add", f"{node.node_ip}/30", "dev", "eth0")
     in_netns(node.netns, "ip", "link", "set", "lo", "up")
     in_netns(node.netns, "ip", "link", "set", "eth0", "up")
-    # The sim's own ranges through the host; nothing else (no default route).
-    for cidr in (sim_pod_cidr(node.slot), sim_link_cidr(node.slot)):
+    # The sim's own ranges through the host; nothing else (no default route). The Services' range too,
+    # as a kind node's default route covers it: the node's own processes (hostNetwork pods such as
+    # kube-network-policies) need a route to a ClusterIP before kube-proxy's OUTPUT DNAT rewrites it.
+    # A ClusterIP kube-proxy does not know reaches the host, whose hostguard route refuses it.
+    for cidr in (sim_pod_cidr(node.slot), sim_link_cidr(node.slot), SERVICE_CLUSTER_IP_RANGE):
         in_netns(node.netns, "ip", "route", "add", cidr, "via", node.host_ip, "dev", "eth0")
     in_netns(node.netns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
     # Replies between two pods of one bridge must cross iptables, or a Service's DNAT is not undone.

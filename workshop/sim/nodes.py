@@ -31,10 +31,11 @@ from pathlib import Path
 import yaml
 
 from workshop.sim import kubeconfig, nodenet
+from workshop.sim.kindconfig import worker_labels
 from workshop.sim.nodenet import NodeNet
 from workshop.sim.processes import Process, find
 
-NODE_NAMES = ("workshop-worker", "workshop-worker2")
+NODE_NAMES = tuple(worker_labels())  # as kind names them: workshop-worker, workshop-worker2
 CLUSTER_DNS_IP = "10.96.0.10"
 CLUSTER_DOMAIN = "cluster.local"
 CNI_BIN_DIR = Path("/usr/lib/cni")
@@ -228,9 +229,15 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             f"--kubeconfig={self.dir / 'kubelet.kubeconfig'}", f"--root-dir={self.dir / 'kubelet' / 'root'}",
             f"--cert-dir={self.dir / 'kubelet' / 'pki'}",
             f"--hostname-override={self.name}", f"--node-ip={self.net.node_ip}", "--v=1",
+            *self._label_args(),
         ))
         proxy.start(self.command(binaries["kube-proxy"], f"--config={self.dir / 'kube-proxy.yaml'}"))
         return [kubelet, proxy]
+
+    def _label_args(self) -> list[str]:
+        """The labels kind-cluster.yaml gives this worker; kind's kubelet registers with them too."""
+        labels = worker_labels().get(self.name, {})
+        return [f"--node-labels={','.join(f'{key}={value}' for key, value in labels.items())}"] if labels else []
 
     # ------------------------------------------------------------- stop
 

@@ -73,13 +73,51 @@ def argocd_url(version: str) -> str:
     return f"https://raw.githubusercontent.com/argoproj/argo-cd/{version}/manifests/install.yaml"
 
 
+def knative_url(repository: str, version: str, filename: str) -> str:
+    return f"https://github.com/knative/{repository}/releases/download/knative-v{version}/{filename}"
+
+
 def registry(versions: dict[str, str] | None = None) -> list[Release]:
     versions = versions or all_versions()
     metrics, argocd = versions["METRICS_SERVER_VERSION"], versions["ARGOCD_VERSION"]
     return [
         Release("metrics-server", metrics, metrics_server_url(metrics), "components.yaml", _render_metrics_server),
         Release("argocd", argocd, argocd_url(argocd), "install.yaml", _argocd_install),
+        *_knative_releases(versions),
     ]
+
+
+def _knative_releases(versions: dict[str, str]) -> list[Release]:
+    """Knative Serving's two files (workshop/sim/knative.py) and the Kourier STAND-IN
+    (workshop/sim/knative_kourier.py). The cache folder names what shapes each file: the
+    serving module, and a digest of the stand-in's sources."""
+    import hashlib
+
+    from workshop.sim import knative, knative_kourier
+
+    def digest(*paths: Path) -> str:
+        return hashlib.sha256(b"".join(path.read_bytes() for path in paths)).hexdigest()[:12]
+
+    release = versions["KNATIVE_VERSION"]
+    serving = f"{release}-{versions['KNATIVE_SERVING_MODULE']}-{digest(Path(knative.__file__))}"
+    standin = f"{release}-{digest(Path(knative_kourier.__file__), knative_kourier.PROGRAM)}"
+    return [
+        Release("knative-serving", serving, knative_url("serving", release, "serving-crds.yaml"), "serving-crds.yaml",
+                _knative_maker(knative.serving_crds)),
+        Release("knative-serving", serving, knative_url("serving", release, "serving-core.yaml"), "serving-core.yaml",
+                _knative_maker(knative.serving_core)),
+        Release("kourier-standin", standin, knative_url("net-kourier", release, "kourier.yaml"), "kourier.yaml",
+                knative_kourier.kourier_yaml),
+    ]
+
+
+def _knative_maker(make: Callable[[str], str]) -> Callable[[str], str]:
+    def made(version: str) -> str:
+        try:
+            return make(version)
+        except (BuildError, OSError, KeyError) as error:
+            raise ReleaseError(f"cannot make Knative Serving's release file from its module: {error}") from None
+    return made
 
 
 def known_urls() -> list[str]:

@@ -33,6 +33,17 @@ def statefulset_problems(statefulset: dict, ref: str) -> list[tuple[str, object,
     return problems
 
 
+def unmatched_node_selector(cluster, statefulset: dict) -> dict:
+    """The pod template's nodeSelector when no node carries all its labels (a cluster made before
+    kind-cluster.yaml labelled the storage worker), else {}."""
+    selector = statefulset["spec"]["template"]["spec"].get("nodeSelector") or {}
+    for node in cluster.list("Node"):
+        labels = node["metadata"].get("labels") or {}
+        if all(labels.get(key) == value for key, value in selector.items()):
+            return {}
+    return selector
+
+
 @check(id="l2-databases", title="each stateful service has its database running, on a Bound claim", step="apply",
        points=2, hint="Apply the databases and wait for them: kubectl apply -f labs/02-orchestrate/manifests/"
        "database-<service>.yaml, then kubectl -n workshop rollout status statefulset/<service>-db (a claim that stays "
@@ -54,6 +65,12 @@ def check_databases(cluster, namespace):
             if any(path.endswith(".spec.replicas") for path, _, _ in problems):
                 v.hint(f"statefulset/{db} runs no pod, so {name} has no data: kubectl -n workshop scale "
                        f"statefulset/{db} --replicas=1 (the claim kept the data).")
+            elif problems and (unmatched := unmatched_node_selector(cluster, statefulset)):
+                v.fail(f"statefulset/{db}.spec.template.spec.nodeSelector", "<a node with these labels>", unmatched,
+                       statefulset)
+                labels = ",".join(f"{key}={value}" for key, value in unmatched.items())
+                v.hint(f"No node has the labels {db} asks for, so its pod waits Pending: kubectl label node "
+                       f"workshop-worker2 {labels} (a cluster made from labs/00-setup/kind-cluster.yaml has it).")
             elif problems:
                 v.hint(f"Wait for statefulset/{db}: kubectl -n workshop rollout status statefulset/{db} (kubectl -n "
                        f"workshop describe pod {db}-0 says why it is not ready).")

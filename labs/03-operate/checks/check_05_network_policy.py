@@ -5,11 +5,12 @@ ours: loadgen → gateway → customer → order → account must be allowed, ev
 between the app's pods, from pods of other namespaces (but to the gateway) and to the
 internet denied.
 
-They judge the policies, never traffic: a checker sends nothing into the cluster. Whether
-the cluster enforces them is the CNI's part (kind's kindnet does, with kube-network-policies);
-the workshop's real-node test cluster does not, because this machine's kernel lacks the
-nftables queue expression that kube-network-policies needs (docs/contributing/testing.md,
-"Levels 3 and 4 on real nodes").
+They judge the policies, never traffic: a checker sends nothing into the cluster (it has no
+pods/exec, and a call from inside a pod is what a policy judges). Enforcing them is the CNI's
+part: kind's kindnet does it with kube-network-policies, and so does the workshop's real-node
+test cluster, the same controller with an iptables NFQUEUE rule standing in for its nftables
+queue rule (docs/contributing/testing.md, "NetworkPolicy enforcement"); the page's "Prove it"
+calls are tested there with real traffic (tests/labs/test_level3_real_nodes.py).
 """
 
 from netpolicy import INTERNET, Pod, ingress, verdict

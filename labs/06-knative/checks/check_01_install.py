@@ -9,7 +9,7 @@ DOCS = "https://knative.dev/docs/install/yaml-install/serving/install-serving-wi
 SETTINGS = (
     ("config-network", "ingress-class", "kourier.ingress.networking.knative.dev"),
     ("config-domain", "127.0.0.1.sslip.io", ""),
-    ("config-deployment", "registries-skipping-tag-resolving", "localhost"),
+    ("config-deployment", "registries-skipping-tag-resolving", "index.docker.io"),
 )
 # The control plane of serving-core.yaml; Kourier adds net-kourier-controller here and its
 # gateway in kourier-system.

@@ -63,6 +63,15 @@ def is_loopback(server: str) -> bool:
         return False
 
 
+def server_host(server: str) -> str:
+    """The host of an API server URL.
+
+    >>> server_host("https://172.18.0.3:6443"), server_host("https://:6443")
+    ('172.18.0.3', '')
+    """
+    return urlparse(server).hostname or ""
+
+
 def unreachable_from_pods(server: str) -> bool:
     """No pod of the other cluster can reach it: a loopback address, or no address at all (the
     page's $WEST_IP came out empty, e.g. from a node that reports no InternalIP)."""

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 
 import psycopg
 from psycopg.rows import dict_row
+from servicekit.pool import ConnectionPool
 
 # Any constant will do: every replica of a service takes the same lock on its own database.
 SCHEMA_LOCK = 20_2020
@@ -68,10 +69,7 @@ class PostgresDatabase:
 
     def __init__(self, url: str, schema: str, seed: Callable[[Connection], None]):
         self.url = url
-        self._idle: list[Connection] = []
-        self._open_count = 0
-        self._closed = False
-        self._lock = threading.Lock()
+        self._pool = ConnectionPool(self._open, lambda conn: conn.raw.close(), self._reusable, self.MAX_IDLE)
         self._slots = threading.BoundedSemaphore(self.MAX_OPEN)
         with self.transaction() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
@@ -85,51 +83,41 @@ class PostgresDatabase:
                               connect_timeout=CONNECT_TIMEOUT_SECONDS, application_name="workshop")
         return Connection(raw)
 
+    @staticmethod
+    def _reusable(conn: Connection) -> bool:
+        # A connection the server dropped (restart, failover) is not put back.
+        return not conn.raw.closed and not conn.raw.broken and not conn.in_transaction
+
     @property
     def open_connections(self) -> int:
-        return self._open_count
+        return self._pool.open_connections
 
     @contextmanager
-    def _connection(self) -> Iterator[Connection]:
+    def _connection(self, first: str, params=()) -> Iterator[tuple[Connection, psycopg.Cursor]]:
+        """A connection, and the cursor of ``first`` (BEGIN or a SELECT) run on it. After a database
+        restart every idle connection is one the server dropped: the first to be borrowed fails on
+        ``first``, before any work was done, so the idle ones are all closed and ``first`` runs once
+        more on a new connection. A restart then costs no request a 503."""
         if not self._slots.acquire(timeout=self.WAIT_SECONDS):
             raise Unavailable(f"no free database connection in {self.WAIT_SECONDS}s")
         try:
-            with self._pooled() as conn:
-                yield conn
+            for attempt in (1, 2):
+                with self._pool.borrow() as conn:
+                    try:
+                        cursor = conn.execute(first, params)
+                    except Unavailable:
+                        if attempt == 2 or not conn.raw.broken:
+                            raise
+                        self._pool.discard_idle()
+                        continue
+                    yield conn, cursor
+                    return
         finally:
             self._slots.release()
 
     @contextmanager
-    def _pooled(self) -> Iterator[Connection]:
-        with self._lock:
-            conn = self._idle.pop() if self._idle else None
-            if conn is None:
-                self._open_count += 1
-        if conn is None:
-            try:
-                conn = self._open()
-            except BaseException:
-                with self._lock:
-                    self._open_count -= 1
-                raise
-        try:
-            yield conn
-        finally:
-            # A connection the server dropped (restart, failover) is not put back.
-            healthy = not conn.raw.closed and not conn.raw.broken and not conn.in_transaction
-            with self._lock:
-                keep = healthy and not self._closed and len(self._idle) < self.MAX_IDLE
-                if keep:
-                    self._idle.append(conn)
-                else:
-                    self._open_count -= 1
-            if not keep:
-                conn.raw.close()
-
-    @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        with self._connection() as conn:
-            conn.execute("BEGIN")
+        with self._connection("BEGIN") as (conn, _):
             try:
                 yield conn
             except BaseException:
@@ -149,22 +137,17 @@ class PostgresDatabase:
                     raise
 
     def query(self, sql: str, params=()) -> list[dict]:
-        with self._connection() as conn:
-            return conn.execute(sql, params).fetchall()
+        """A SELECT (the services never write through query: a SELECT is safe to run twice)."""
+        with self._connection(sql, params) as (_, cursor):
+            return cursor.fetchall()
 
     def ping(self) -> bool:
         try:
-            with self._connection() as conn:
-                conn.execute("SELECT 1").fetchone()
+            with self._connection("SELECT 1") as (_, cursor):
+                cursor.fetchone()
             return True
         except psycopg.Error:
             return False
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, []
-            self._open_count -= len(idle)
-        for conn in idle:
-            conn.raw.close()
-
+        self._pool.close()

@@ -8,28 +8,23 @@ replica of a service uses its one PostgreSQL database (servicekit.postgres).
 
 import os
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from servicekit.pool import ConnectionPool
+
 
 class Database:
-    """A small pool of connections, borrowed per query or transaction.
-
-    Not one connection per thread: under gevent every client connection is a greenlet (a
-    "thread" to threading.local), so per-thread connections would grow with the clients.
-    """
+    """SQLite in one file, through a small pool of connections (servicekit.pool)."""
 
     MAX_IDLE = 8  # connections kept open between requests
     dialect = "sqlite"
 
     def __init__(self, path: Path, schema: str, seed: Callable[[sqlite3.Connection], None]):
         self.path = Path(path)
-        self._idle: list[sqlite3.Connection] = []
-        self._open_count = 0
-        self._closed = False
-        self._lock = threading.Lock()
+        self._pool = ConnectionPool(self._open, sqlite3.Connection.close, lambda conn: not conn.in_transaction,
+                                    self.MAX_IDLE)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # executescript() commits on its own, so the schema (all IF NOT EXISTS) goes first...
         with self._connection() as conn:
@@ -50,32 +45,10 @@ class Database:
 
     @property
     def open_connections(self) -> int:
-        return self._open_count
+        return self._pool.open_connections
 
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self._idle.pop() if self._idle else None
-            if conn is None:
-                self._open_count += 1
-        if conn is None:
-            try:
-                conn = self._open()
-            except BaseException:
-                with self._lock:
-                    self._open_count -= 1
-                raise
-        try:
-            yield conn
-        finally:
-            with self._lock:
-                keep = not self._closed and len(self._idle) < self.MAX_IDLE and not conn.in_transaction
-                if keep:
-                    self._idle.append(conn)
-                else:
-                    self._open_count -= 1
-            if not keep:
-                conn.close()
+    def _connection(self):
+        return self._pool.borrow()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -107,12 +80,7 @@ class Database:
             return False
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, []
-            self._open_count -= len(idle)
-        for conn in idle:
-            conn.close()
+        self._pool.close()
 
 
 def open_database(config, service: str, schema: str, postgres_schema: str | None, seed):

@@ -98,3 +98,39 @@ def test_a_database_that_goes_away_is_503_and_not_ready(url, server):
         assert client.get("/readyz").status_code == 503
     finally:
         close(app)
+
+
+def test_a_database_restart_costs_no_request_a_503(url, server):
+    """Every pooled connection is dropped at once (as a restart drops them): the next queries and
+    transactions open new ones instead of failing on the dead ones, one request each."""
+    import psycopg
+
+    from servicekit.postgres import PostgresDatabase
+
+    db = PostgresDatabase(url, SCHEMA, seed)
+    held = threading.Barrier(4)
+
+    def borrow_together():
+        with db.transaction() as conn:  # four at once: four connections go back to the pool
+            conn.execute("SELECT 1")
+            held.wait(10)
+
+    threads = [threading.Thread(target=borrow_together) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    try:
+        assert db.open_connections == 4
+        database = url.split("///", 1)[1].split("?", 1)[0]
+        with psycopg.connect(server.url("postgres"), autocommit=True) as admin:
+            dropped = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                    "WHERE datname = %s", (database,)).fetchone()[0]
+        assert dropped == 4
+        assert db.query("SELECT n FROM counter") == [{"n": 0}]
+        with db.transaction() as conn:
+            conn.execute("UPDATE counter SET n = n + 1")
+        assert db.ping() and db.query("SELECT n FROM counter") == [{"n": 1}]
+        assert db.open_connections == 1
+    finally:
+        db.close()
