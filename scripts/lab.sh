@@ -44,6 +44,8 @@ main() {
   fi
   # shellcheck source=lib/converge.sh
   source "$SCRIPT_DIR/lib/converge.sh"
+  # shellcheck source=lib/istio.sh
+  source "$SCRIPT_DIR/lib/istio.sh"
   # shellcheck source=/dev/null
   source "$folder/lab.sh"
   # A lab that only uses containers (level 1) sets LAB_NEEDS_CLUSTER=0.

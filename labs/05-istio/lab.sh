@@ -39,42 +39,10 @@ apply() {
   kubectl apply "${args[@]}" >&2
 }
 
-istio_version() { "$REPO_ROOT/.venv/bin/workshop" versions ISTIO_VERSION; }
-
-# The Istio release the learner downloaded (istioctl in bin/, dashboards in samples/addons/).
-istio_dir() {
-  local version candidate
-  version="$(istio_version)"
-  for candidate in "${ISTIO_DIR:-}" "$REPO_ROOT/istio-$version" "$HOME/istio-$version"; do
-    if [[ -n "$candidate" && -d "$candidate/samples/addons" ]]; then
-      echo "$candidate"
-      return 0
-    fi
-  done
-  return 1
-}
-
-# istioctl at the pinned version: the downloaded release's first (it matches its samples/), else from PATH.
-find_istioctl() {
-  local version dir candidate
-  version="$(istio_version)"
-  dir="$(istio_dir || true)"
-  for candidate in "${dir:+$dir/bin/istioctl}" "$(command -v istioctl || true)"; do
-    if [[ -n "$candidate" && -x "$candidate" ]] &&
-       "$candidate" version --remote=false 2>/dev/null | grep -qF "$version"; then
-      echo "$candidate"
-      return 0
-    fi
-  done
-  log "istioctl $version is not installed: download Istio $version into the workshop folder" \
-      "(curl -L https://istio.io/downloadIstio | ISTIO_VERSION=$version sh -), as the Level 5 page says, then run make lab-5 again."
-  exit 2
-}
-
 install_istio() {
   local istioctl dir
-  istioctl="$(find_istioctl)"
-  if ! dir="$(istio_dir)"; then
+  istioctl="$(find_istioctl lab-5)"
+  if ! dir="$(istio_dir samples/addons)"; then
     log "The Istio $(istio_version) release folder (with samples/addons) is not in the workshop folder or your home:" \
         "download it as the Level 5 page says, or set ISTIO_DIR to where it is, then run make lab-5 again."
     exit 2
@@ -233,14 +201,14 @@ reset() {
 
 uninstall_istio() {
   local dir addon
-  dir="$(istio_dir || true)"
+  dir="$(istio_dir samples/addons || true)"
   if [[ -n "$dir" ]]; then
     for addon in "${ADDONS[@]}"; do
       kubectl delete -f "$dir/samples/addons/$addon.yaml" --ignore-not-found >&2
     done
   fi
   local istioctl
-  istioctl="$(find_istioctl)"
+  istioctl="$(find_istioctl lab-5)"
   "$istioctl" uninstall --purge -y >&2
   kubectl delete namespace "$ISTIO_NAMESPACE" --ignore-not-found >&2
 }

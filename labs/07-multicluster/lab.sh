@@ -45,37 +45,6 @@ guard_both() {
   done
 }
 
-istio_version() { "$REPO_ROOT/.venv/bin/workshop" versions ISTIO_VERSION; }
-
-# The Istio release you downloaded in level 5 (ISTIO_DIR, the workshop folder or your home).
-istio_dir() {
-  local version candidate
-  version="$(istio_version)"
-  for candidate in "${ISTIO_DIR:-}" "$REPO_ROOT/istio-$version" "$HOME/istio-$version"; do
-    if [[ -n "$candidate" && -x "$candidate/bin/istioctl" ]]; then
-      echo "$candidate"
-      return 0
-    fi
-  done
-  return 1
-}
-
-# istioctl at the pinned version: the downloaded release's first, else from PATH.
-find_istioctl() {
-  local version dir candidate
-  version="$(istio_version)"
-  dir="$(istio_dir || true)"
-  for candidate in "${dir:+$dir/bin/istioctl}" "$(command -v istioctl || true)"; do
-    if [[ -n "$candidate" && -x "$candidate" ]] &&
-       "$candidate" version --remote=false 2>/dev/null | grep -qF "$version"; then
-      echo "$candidate"
-      return 0
-    fi
-  done
-  log "istioctl $version is not installed: download Istio $version as the Level 5 page says, then run make lab-7 again."
-  exit 2
-}
-
 # The address other clusters reach this cluster's node at (the kind container's IP).
 node_ip() {
   local ip
@@ -117,7 +86,7 @@ install_istio() {
   local cluster="$1" networks="$2" istioctl
   local files=("$LAB_DIR/install/istio-$cluster.yaml" "$networks")
   log "Installing Istio in $cluster (multi-primary, network-$cluster) ..."
-  istioctl="$(find_istioctl)"
+  istioctl="$(find_istioctl lab-7)"
   "$istioctl" install --context "$(context_of "$cluster")" -y -f "${files[0]}" -f "${files[1]}" >&2
   "$istioctl" install --context "$(context_of "$cluster")" -y -f "$LAB_DIR/install/eastwest-gateway-$cluster.yaml" >&2
 }
@@ -149,7 +118,7 @@ deploy() {
 # as a Secret labelled istio/multiCluster=true in `from`.
 remote_secret() {
   local from="$1" to="$2" istioctl
-  istioctl="$(find_istioctl)"
+  istioctl="$(find_istioctl lab-7)"
   "$istioctl" create-remote-secret --context "$(context_of "$to")" --name "$to" \
     --server "$(api_server_for_peers "$to")" | k "$from" apply -f - >&2
 }
@@ -240,5 +209,5 @@ reset() {
 uninstall_istio() {
   local cluster="$1"
   k "$cluster" get namespace "$ISTIO_NAMESPACE" >/dev/null 2>&1 || return 0
-  "$(find_istioctl)" uninstall --context "$(context_of "$cluster")" --purge -y >&2
+  "$(find_istioctl lab-7)" uninstall --context "$(context_of "$cluster")" --purge -y >&2
 }
