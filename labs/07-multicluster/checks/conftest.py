@@ -1,7 +1,7 @@
 """Level 7's checks read two clusters: the one `workshop check 7` grades, and its peer.
 
-The peer is the other half of the pair: kind-east <-> kind-west on a laptop, workshop-sim <->
-workshop-sim-2 in the tests; WORKSHOP_PEER_CONTEXT names another one. Both are read from the
+The peer is the other half of the pair: kind-east <-> kind-west; WORKSHOP_PEER_CONTEXT names
+another one. Both are read from the
 same kubeconfig (KUBECONFIG may list several files). The ``clusters`` fixture maps each
 cluster's Istio name (east, west: what istiod was installed with) to a read-only Cluster.
 """
@@ -17,10 +17,10 @@ from workshop.grading.plugin import PLUGIN_KEY
 
 from level7_mesh import ISTIO_NAMESPACE, mesh_values
 
-PEERS = {"kind-east": "kind-west", "workshop-sim": "workshop-sim-2"}
+PEERS = {"kind-east": "kind-west"}
 PEERS.update({peer: context for context, peer in list(PEERS.items())})
 # A cluster's name when Istio is not installed yet (and cannot tell it).
-NAMES = {"kind-east": "east", "kind-west": "west", "workshop-sim": "east", "workshop-sim-2": "west"}
+NAMES = {"kind-east": "east", "kind-west": "west"}
 
 
 def peer_context(context: str) -> str:
