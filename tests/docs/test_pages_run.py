@@ -28,13 +28,13 @@ ON_KWOK = [page for page in lab_pages() if substrate.of(page) == substrate.CONTR
 NOT_RUN = [page for page in lab_pages() if substrate.of(page) == substrate.NOT_RUN]
 ON_REAL_NODES = [page for page in lab_pages() if substrate.of(page) == substrate.REAL_NODES]
 ON_REAL_MESH = [page for page in lab_pages() if substrate.of(page) == substrate.REAL_MESH]
-LEVEL_1_IMAGES = ("gateway", "customer", "order", "account", "loadgen")
+LEVEL_1_IMAGES = ("gateway", "customer", "order", "account", "loadgen", "postgres")
 LEARNER_PORTS = ("127.0.0.1:9080", "127.0.0.1:9443")
 
 
 @pytest.fixture(scope="session")
 def level_1_images():
-    """The five images of level 1 in podman's store, as `make images` builds them (layers cached)."""
+    """The six images of level 1 in podman's store, as `make images` builds them (layers cached)."""
     built = subprocess.run([str(REPO_ROOT / "scripts" / "containers" / "build.sh"), *LEVEL_1_IMAGES],
                            capture_output=True, text=True, timeout=1200, cwd=REPO_ROOT)
     assert built.returncode == 0, built.stderr[-2000:]

@@ -186,7 +186,7 @@ def install(kubeconfig: Path) -> None:
                         f"{(result.stderr or result.stdout).strip()[-1500:]}")
 
 
-APP_SERVICES = ("gateway", "customer", "order", "account", "loadgen")  # level 5's workloads
+APP_SERVICES = ("gateway", "customer", "order", "account", "loadgen", "postgres")  # level 5's workloads and databases
 
 
 def app_images() -> list[str]:
