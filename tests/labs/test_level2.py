@@ -15,6 +15,8 @@ import pytest
 import yaml
 from labrun import REPO_ROOT, grade, kubectl, lab, token_kubeconfig
 
+from workshop.waits import wait_until
+
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 LEVEL = 2
@@ -176,6 +178,38 @@ def test_a_broken_state_fails_its_check_with_hint_and_diff(name, solved, tmp_pat
                        for line in check["diagnostics"]), check["diagnostics"]
     finally:
         lab("solve", LEVEL, solved)  # back to the solution for the next breakage
+
+
+def unscheduled(kubeconfig: Path, pod: str, old_uid: str) -> bool:
+    """True once ``pod`` was made again (another uid) and the scheduler said it fits no node."""
+    done = kubectl(kubeconfig, *NS, "get", "pod", pod, "-o", "json", check=False)
+    if done.returncode != 0:  # not made again yet
+        return False
+    made = json.loads(done.stdout)
+    conditions = made["status"].get("conditions") or []
+    return made["metadata"]["uid"] != old_uid and any(
+        c["type"] == "PodScheduled" and c["status"] == "False" for c in conditions)
+
+
+def test_a_cluster_without_the_storage_label_is_told_which_node_to_label(solved, tmp_path):
+    """A cluster made before kind-cluster.yaml labelled the storage worker: the database's new pod
+    fits no node, and l2-databases names the selector and the label that fixes it."""
+    kubectl(solved, "label", "node", "workshop-worker2", "workshop/storage-")
+    try:
+        old_uid = kubectl(solved, *NS, "get", "pod", "order-db-0", "-o", "jsonpath={.metadata.uid}").stdout
+        # No --wait: its watch can miss a pod the StatefulSet makes again under the same name.
+        kubectl(solved, *NS, "delete", "pod", "order-db-0", "--wait=false")
+        wait_until("order-db-0 is made again and fits no node", lambda: unscheduled(solved, "order-db-0", old_uid),
+                   120)
+        graded = grade(LEVEL, solved, tmp_path, "-k", "databases")
+        assert graded.status("l2-databases") == "failed", graded.stdout
+        check = graded.check("l2-databases")
+        assert ('statefulset/order-db.spec.template.spec.nodeSelector: expected a node with these labels, '
+                'got {"workshop/storage": "local"}') in check["mismatches"], check["mismatches"]
+        assert "kubectl label node workshop-worker2 workshop/storage=local" in graded.stdout
+    finally:
+        kubectl(solved, "label", "node", "workshop-worker2", "workshop/storage=local", "--overwrite")
+    kubectl(solved, *NS, "rollout", "status", "statefulset/order-db", "--timeout=180s")
 
 
 def test_after_the_breakages_solve_passes_again(solved, tmp_path):
