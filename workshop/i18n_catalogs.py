@@ -7,8 +7,9 @@ Two kinds of catalog:
   catalog exists: ``make intl-update`` updates every existing catalog, and
   ``make intl-update PAGES=labs/02-orchestrate/README`` starts one for a new page.
 - the ``workshop`` command's messages: ``workshop/locale/ja/LC_MESSAGES/workshop.po``, from the
-  strings marked ``_()``/``N_()``/``ngettext()`` in workshop/ and labs/*/checks/, the level
-  table (workshop/levels.py) and the ``say "..."`` messages of the lab scripts.
+  strings marked ``_()``/``N_()``/``ngettext()`` in workshop/ and labs/*/checks/, the titles and
+  hints of the declarative checks (labs/*/checks/*.yaml), the level table (workshop/levels.py)
+  and the ``say "..."`` messages of the lab scripts.
 
     $ python -m workshop.i18n_catalogs update [--pages docs/index,...]
     $ python -m workshop.i18n_catalogs check      # exit 1: a catalog is stale, fuzzy or untranslated
@@ -32,6 +33,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po, write_po
 
 from workshop import REPO_ROOT
+from workshop.grading.plugin import load_yaml_checks
 from workshop.levels import LEVELS
 
 LANGUAGE = "ja"
@@ -58,6 +60,10 @@ def python_sources() -> list[Path]:
     return [path for path in sources if "__pycache__" not in path.parts]
 
 
+def yaml_check_sources() -> list[Path]:
+    return sorted(REPO_ROOT.glob("labs/*/checks/check_*.yaml"))
+
+
 def shell_sources() -> list[Path]:
     return [REPO_ROOT / "scripts" / "lab.sh", *sorted(REPO_ROOT.glob("labs/*/lab.sh"))]
 
@@ -69,6 +75,12 @@ def extract_workshop() -> Catalog:
         where = str(path.relative_to(REPO_ROOT))
         for lineno, message, _comments, _context in extract_from_file("python", path, keywords=KEYWORDS):
             template.add(message, locations=[(where, lineno)])
+    for path in yaml_check_sources():  # declarative checks: their title and hint are plain YAML strings
+        where = str(path.relative_to(REPO_ROOT))
+        for document in load_yaml_checks(path.read_text()):
+            for text in (document.get("title"), document.get("hint")):
+                if isinstance(text, str) and text:
+                    template.add(text, locations=[(where, 0)])
     for level in LEVELS:  # the level table: titles in the checker's header, the level map's boxes
         for text in (level.title, level.short, level.app_gains, level.cluster_gains):
             template.add(text, locations=[("workshop/levels.py", 0)])

@@ -19,6 +19,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 from workshop import i18n, i18n_catalogs
+from workshop.grading.plugin import load_yaml_checks
 from workshop.grading.render import render_text
 from workshop.grading.results import FAILED, PASSED, SKIPPED, CheckResult, RunResult
 
@@ -231,22 +232,32 @@ def test_the_language_comes_from_workshop_lang_then_the_locale(env, expected):
     assert i18n.language(env) == expected
 
 
+def literal(value: ast.expr, constants: dict[str, str]):
+    """A string a check declares: a literal, N_(literal), or a module constant holding one."""
+    if isinstance(value, ast.Call) and getattr(value.func, "id", None) == "N_":
+        value = value.args[0]
+    if isinstance(value, ast.Name):
+        return constants.get(value.id)
+    return value.value if isinstance(value, ast.Constant) else None
+
+
 def declared_checks(level: int) -> list[dict]:
-    """The @check(...) declarations of a level's check files, read without importing them
-    (a title built at import time, an f-string, is left out)."""
+    """The checks a level declares, read without importing them: the @check(...) of its Python
+    files (a title built at import time, an f-string, is left out) and its YAML checks."""
     found = []
     for path in sorted((REPO_ROOT / "labs").glob(f"0{level}-*/checks/check_*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
+        tree = ast.parse(path.read_text())
+        constants = {target.id: text for node in tree.body if isinstance(node, ast.Assign)
+                     for target in node.targets if isinstance(target, ast.Name)
+                     if isinstance(text := literal(node.value, {}), str)}
+        for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check":
-                fields = {}
-                for keyword in node.keywords:
-                    value = keyword.value
-                    if isinstance(value, ast.Call) and getattr(value.func, "id", None) == "N_":
-                        value = value.args[0]
-                    if isinstance(value, ast.Constant):
-                        fields[keyword.arg] = value.value
+                fields = {keyword.arg: literal(keyword.value, constants) for keyword in node.keywords}
+                fields = {name: value for name, value in fields.items() if value is not None}
                 if "title" in fields:
                     found.append(fields)
+    for path in sorted((REPO_ROOT / "labs").glob(f"0{level}-*/checks/check_*.yaml")):
+        found += load_yaml_checks(path.read_text())
     return found
 
 
@@ -289,6 +300,36 @@ def test_a_failing_level_is_reported_in_japanese_with_the_hint_first(monkeypatch
     monkeypatch.setenv("WORKSHOP_LANG", "en")
     english = render_text(result)
     assert not JAPANESE.search(english), "the English report holds Japanese"
+
+
+LEVELS_WITH_CHECKS = sorted(int(path.parent.name[:2]) for path in (REPO_ROOT / "labs").glob("0*/checks")
+                            if any(path.glob("check_*")))
+
+
+@pytest.mark.parametrize("level", LEVELS_WITH_CHECKS)
+def test_every_check_title_and_hint_has_a_japanese_translation(monkeypatch, level: int):
+    """A title or hint left unmarked (no N_()) or untranslated prints English in a Japanese report."""
+    japanese(monkeypatch)
+    checks = declared_checks(level)
+    assert len(checks) >= 4
+    english = [f"{fields['id']} {kind}: {fields[kind][:60]}" for fields in checks for kind in ("title", "hint")
+               if not JAPANESE.search(i18n._(fields[kind]))]
+    assert english == []
+
+
+def test_level_5_is_reported_in_japanese_passing_and_failing(monkeypatch):
+    japanese(monkeypatch)
+    passing = render_text(level_result(5, "Service mesh with Istio", PASSED))
+    assert passing.splitlines()[0].startswith("レベル5(Istioによるサービスメッシュ)をコンテキストkind-workshop")
+    assert "✓ l5-mtls-strict Namespace workshopの相互TLSがSTRICTで、除外されたワークロードがない" in passing
+    assert "レベル5は完了です。次はレベル6です: make lab-6" in passing
+    failing = render_text(level_result(5, "Service mesh with Istio", FAILED))
+    assert "✗ l5-injection-label Namespace workshopにサイドカー注入のラベルが付いている" in failing
+    assert "ヒント: Namespaceにラベルを付けてください: kubectl label namespace workshop istio-injection=enabled" in failing
+    assert "ヒント: PeerAuthenticationは、作成されたNamespaceに適用されます。" in failing
+    assert "もう一度make check-5を実行してください" in failing
+    monkeypatch.setenv("WORKSHOP_LANG", "en")
+    assert not JAPANESE.search(render_text(level_result(5, "Service mesh with Istio", FAILED)))
 
 
 def workshop(*args: str, lang: str = "ja") -> subprocess.CompletedProcess:

@@ -5,14 +5,14 @@ An extra container added by hand (busybox:latest, pulled Always) fails too: ever
 
 from level2 import REPLACE, is_extra, templates
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 from workshop.grading.workload import containers_of
 
 
-@check(id="l2-images", title="every service runs its workshop image, never pulled from a registry", step="apply",
+@check(id="l2-images", title=N_("every service runs its workshop image, never pulled from a registry"), step="apply",
        points=1, timeout=0,
-       hint="Use the images you built in level 1 (localhost/workshop/<service>:dev) with imagePullPolicy: IfNotPresent, "
-       "then kubectl apply -f labs/02-orchestrate/manifests/app-<service>.yaml",
+       hint=N_("Use the images you built in level 1 (localhost/workshop/<service>:dev) with imagePullPolicy: IfNotPresent, "
+       "then kubectl apply -f labs/02-orchestrate/manifests/app-<service>.yaml"),
        docs="https://kubernetes.io/docs/concepts/containers/images/#image-pull-policy")
 def check_images(cluster, namespace, services):
     with verify() as v:

@@ -8,7 +8,7 @@ The Secrets are not read: the `view` role a learner may grade with cannot read t
 
 from level2 import MANIFEST, templates
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 from workshop.grading.matcher import MISSING
 from workshop.grading.workload import containers_of
 
@@ -44,10 +44,10 @@ def unmatched_node_selector(cluster, statefulset: dict) -> dict:
     return selector
 
 
-@check(id="l2-databases", title="each stateful service has its database running, on a Bound claim", step="apply",
-       points=2, hint="Apply the databases and wait for them: kubectl apply -f labs/02-orchestrate/manifests/"
+@check(id="l2-databases", title=N_("each stateful service has its database running, on a Bound claim"), step="apply",
+       points=2, hint=N_("Apply the databases and wait for them: kubectl apply -f labs/02-orchestrate/manifests/"
        "database-<service>.yaml, then kubectl -n workshop rollout status statefulset/<service>-db (a claim that stays "
-       "Pending says why in kubectl -n workshop describe pvc).",
+       "Pending says why in kubectl -n workshop describe pvc)."),
        docs=DOCS)
 def check_databases(cluster, namespace):
     with verify() as v:
@@ -87,10 +87,10 @@ def check_databases(cluster, namespace):
                        f"pvc {claim_name} says why (no default StorageClass, or its pod is not scheduled yet).")
 
 
-@check(id="l2-state", title="the stateful services keep their data in their database, not in the pod",
+@check(id="l2-state", title=N_("the stateful services keep their data in their database, not in the pod"),
        step="apply", points=1, timeout=0,
-       hint="customer, order and account each read DATABASE_URL (postgresql://<service>@<service>-db:5432/<service>) "
-       "and PGPASSWORD from the Secret <service>-db, as in labs/02-orchestrate/manifests/app-<service>.yaml",
+       hint=N_("customer, order and account each read DATABASE_URL (postgresql://<service>@<service>-db:5432/<service>) "
+       "and PGPASSWORD from the Secret <service>-db, as in labs/02-orchestrate/manifests/app-<service>.yaml"),
        docs="https://kubernetes.io/docs/concepts/storage/volumes/#emptydir")
 def check_state(cluster, namespace):
     with verify() as v:

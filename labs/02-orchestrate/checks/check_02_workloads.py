@@ -6,7 +6,7 @@ after the service: an extra container added by hand needs the same care (or remo
 
 from level2 import MANIFEST, REPLACE, is_extra, templates
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 from workshop.grading.matcher import MISSING, match
 from workshop.grading.workload import containers_of, port_names, restricted_problems, rollout_problems
 
@@ -14,10 +14,10 @@ DOCS = "https://kubernetes.io/docs/concepts/workloads/controllers/deployment/"
 PROBES = {"readinessProbe": "/readyz", "livenessProbe": "/healthz"}
 
 
-@check(id="l2-available", title="the four Deployments are Available, all replicas updated", step="apply",
-       points=2, hint="Apply the manifests and wait for the pods: kubectl apply -f labs/02-orchestrate/manifests/ "
+@check(id="l2-available", title=N_("the four Deployments are Available, all replicas updated"), step="apply",
+       points=2, hint=N_("Apply the manifests and wait for the pods: kubectl apply -f labs/02-orchestrate/manifests/ "
        "then kubectl -n workshop rollout status deployment/<name> (a pod that stays Pending or not Ready says why "
-       "in kubectl -n workshop describe pod).",
+       "in kubectl -n workshop describe pod)."),
        docs=DOCS)
 def check_available(cluster, namespace, services):
     with verify() as v:
@@ -37,9 +37,9 @@ def check_available(cluster, namespace, services):
                        "stays Pending or not Ready says why in kubectl -n workshop describe pod).")
 
 
-@check(id="l2-probes", title="every container has a readiness and a liveness probe", step="apply", points=2,
-       timeout=0, hint="Give each container a readinessProbe on /readyz and a livenessProbe on /healthz, port http, "
-       "as in labs/02-orchestrate/manifests/app-*.yaml, then kubectl apply them.",
+@check(id="l2-probes", title=N_("every container has a readiness and a liveness probe"), step="apply", points=2,
+       timeout=0, hint=N_("Give each container a readinessProbe on /readyz and a livenessProbe on /healthz, port http, "
+       "as in labs/02-orchestrate/manifests/app-*.yaml, then kubectl apply them."),
        docs="https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/")
 def check_probes(cluster, namespace, services):
     with verify() as v:
@@ -67,9 +67,9 @@ def check_probes(cluster, namespace, services):
                                f"{container['name']} is named: {REPLACE.format(name=name)}")
 
 
-@check(id="l2-resources", title="every container requests CPU and memory and has a memory limit", step="apply",
-       timeout=0, hint="Set resources.requests (cpu, memory) and resources.limits (memory) on each container, "
-       "as in labs/02-orchestrate/manifests/app-*.yaml, then kubectl apply them.",
+@check(id="l2-resources", title=N_("every container requests CPU and memory and has a memory limit"), step="apply",
+       timeout=0, hint=N_("Set resources.requests (cpu, memory) and resources.limits (memory) on each container, "
+       "as in labs/02-orchestrate/manifests/app-*.yaml, then kubectl apply them."),
        docs="https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/")
 def check_resources(cluster, namespace, services):
     with verify() as v:
@@ -90,10 +90,10 @@ def check_resources(cluster, namespace, services):
                            f"memory, a memory limit): {REPLACE.format(name=name)}")
 
 
-@check(id="l2-security", title="every pod runs as non-root with a read-only root filesystem and no capabilities",
-       step="apply", timeout=0, hint="Keep the securityContext of labs/02-orchestrate/manifests/app-*.yaml "
+@check(id="l2-security", title=N_("every pod runs as non-root with a read-only root filesystem and no capabilities"),
+       step="apply", timeout=0, hint=N_("Keep the securityContext of labs/02-orchestrate/manifests/app-*.yaml "
        "(runAsNonRoot, seccompProfile RuntimeDefault; per container allowPrivilegeEscalation: false, "
-       "readOnlyRootFilesystem: true, capabilities.drop: [ALL]) and kubectl apply them.",
+       "readOnlyRootFilesystem: true, capabilities.drop: [ALL]) and kubectl apply them."),
        docs="https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted")
 def check_security(cluster, namespace, services):
     with verify() as v:

@@ -2,7 +2,7 @@
 
 from level2 import MANIFEST
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 from workshop.grading.kube import selector_matches
 from workshop.grading.workload import port_names
 
@@ -15,10 +15,10 @@ def ready_endpoints(cluster, namespace: str, service: str) -> int:
                if (endpoint.get("conditions") or {}).get("ready", True))
 
 
-@check(id="l2-services", title="each Service selects its pods and has ready endpoints", step="apply", points=2,
-       hint="A Service finds pods by labels: its spec.selector must equal labels of the pod template "
+@check(id="l2-services", title=N_("each Service selects its pods and has ready endpoints"), step="apply", points=2,
+       hint=N_("A Service finds pods by labels: its spec.selector must equal labels of the pod template "
        "(app: <service>), and its targetPort must name a container port (http). kubectl apply -f "
-       "labs/02-orchestrate/manifests/app-<service>.yaml, then kubectl -n workshop get endpointslices",
+       "labs/02-orchestrate/manifests/app-<service>.yaml, then kubectl -n workshop get endpointslices"),
        docs="https://kubernetes.io/docs/concepts/services-networking/service/#defining-a-service")
 def check_services(cluster, namespace, services):
     with verify() as v:

@@ -1,9 +1,8 @@
 """Steps "scale", "rolling update" and "rollback" of account."""
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 
 DOCS = "https://kubernetes.io/docs/concepts/workloads/controllers/deployment/"
-ROLLOUT_HINT = "kubectl -n workshop rollout history deployment/account shows every revision."
 
 
 def revision(obj: dict) -> int:
@@ -23,9 +22,9 @@ def account_replica_sets(cluster, namespace: str) -> list[dict]:
     return sorted(cluster.list("ReplicaSet", namespace, selector={"app": "account"}), key=revision)
 
 
-@check(id="l2-scaled", title="account runs 2 ready replicas or more", step="scale", points=1,
-       hint="Scale account out: kubectl -n workshop scale deployment/account --replicas=2 (and set replicas: 2 in "
-       "your manifest, or the next apply scales it back).",
+@check(id="l2-scaled", title=N_("account runs 2 ready replicas or more"), step="scale", points=1,
+       hint=N_("Scale account out: kubectl -n workshop scale deployment/account --replicas=2 (and set replicas: 2 in "
+       "your manifest, or the next apply scales it back)."),
        docs=DOCS + "#scaling-a-deployment")
 def check_scaled(cluster, namespace):
     # "Or more": later levels run account wider (level 4's canary, 3 pods of v1), and still scaled out.
@@ -42,9 +41,10 @@ def check_scaled(cluster, namespace):
             v.fail("deployment/account.status.readyReplicas", replicas, ready, account)
 
 
-@check(id="l2-rolled-out-v2", title="account was rolled out to v2", step="rolling update", points=1,
-       hint="Roll account out to v2: kubectl apply -f labs/02-orchestrate/steps/app-account-v2.yaml then "
-       "kubectl -n workshop rollout status deployment/account. " + ROLLOUT_HINT,
+@check(id="l2-rolled-out-v2", title=N_("account was rolled out to v2"), step="rolling update", points=1,
+       hint=N_("Roll account out to v2: kubectl apply -f labs/02-orchestrate/steps/app-account-v2.yaml then "
+               "kubectl -n workshop rollout status deployment/account. "
+               "kubectl -n workshop rollout history deployment/account shows every revision."),
        docs=DOCS + "#updating-a-deployment")
 def check_rolled_out_v2(cluster, namespace):
     replica_sets = account_replica_sets(cluster, namespace)
@@ -55,9 +55,10 @@ def check_rolled_out_v2(cluster, namespace):
                    ", ".join(f"{v_} (revision {revision(rs)})" for v_, rs in zip(versions, replica_sets)) or "none")
 
 
-@check(id="l2-rolled-back", title="account was rolled back to v1 and the rollout finished", step="rollback",
-       points=2, hint="Undo the update: kubectl -n workshop rollout undo deployment/account, then "
-       "kubectl -n workshop rollout status deployment/account. " + ROLLOUT_HINT,
+@check(id="l2-rolled-back", title=N_("account was rolled back to v1 and the rollout finished"), step="rollback",
+       points=2, hint=N_("Undo the update: kubectl -n workshop rollout undo deployment/account, then "
+                         "kubectl -n workshop rollout status deployment/account. "
+                         "kubectl -n workshop rollout history deployment/account shows every revision."),
        docs=DOCS + "#rolling-back-a-deployment")
 def check_rolled_back(cluster, namespace):
     deployment = cluster.get("Deployment", "account", namespace)

@@ -1,6 +1,6 @@
 """Step "pod security": every workload meets "restricted", and the load generator's pods were admitted."""
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 from workshop.grading.matcher import MISSING
 from workshop.grading.workload import containers_of, rollout_problems
 from workshop.grading.workload import restricted_problems as pod_security_problems
@@ -20,11 +20,11 @@ def restricted_problems(spec: dict, prefix: str) -> list[tuple[str, object, obje
     return problems
 
 
-@check(id="l3-restricted-pods", title="every workload runs restricted: non-root, read-only, no capabilities",
+@check(id="l3-restricted-pods", title=N_("every workload runs restricted: non-root, read-only, no capabilities"),
        step="pod security", points=2, timeout=0,
-       hint="Give the load generator the securityContext of the other services (runAsNonRoot, seccompProfile "
+       hint=N_("Give the load generator the securityContext of the other services (runAsNonRoot, seccompProfile "
        "RuntimeDefault; per container allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, "
-       "capabilities.drop [ALL], an emptyDir at /tmp): kubectl apply -f labs/03-operate/manifests/app-loadgen.yaml",
+       "capabilities.drop [ALL], an emptyDir at /tmp): kubectl apply -f labs/03-operate/manifests/app-loadgen.yaml"),
        docs=PSS_DOCS)
 def check_restricted_pods(cluster, namespace, workloads):
     with verify() as v:
@@ -44,12 +44,12 @@ def check_restricted_pods(cluster, namespace, workloads):
                        f"kubectl replace -f labs/03-operate/manifests/app-{name}.yaml")
 
 
-@check(id="l3-loadgen-running", title="the load generator runs, in pods admitted under the restricted rules",
+@check(id="l3-loadgen-running", title=N_("the load generator runs, in pods admitted under the restricted rules"),
        step="pod security", points=1,
-       hint="Enforcement applies to new pods only: pods started before it keep running. Apply the fixed manifest "
+       hint=N_("Enforcement applies to new pods only: pods started before it keep running. Apply the fixed manifest "
        "(kubectl apply -f labs/03-operate/manifests/app-loadgen.yaml) so that new pods replace them, then kubectl -n "
        "workshop rollout status deployment/loadgen. A refused pod shows in kubectl -n workshop describe replicaset "
-       "-l app=loadgen as 'violates PodSecurity'.",
+       "-l app=loadgen as 'violates PodSecurity'."),
        docs="https://kubernetes.io/docs/concepts/security/pod-security-admission/")
 def check_loadgen_running(cluster, namespace):
     deployment = cluster.get("Deployment", "loadgen", namespace)

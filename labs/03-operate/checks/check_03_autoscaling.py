@@ -1,6 +1,6 @@
 """Step "autoscale": an autoscaler owns the gateway's replicas, and (on a real cluster) it sees CPU metrics."""
 
-from workshop.grading import PRESENT, check, verify
+from workshop.grading import N_, PRESENT, check, verify
 from workshop.grading.matcher import MISSING
 
 HPA_DOCS = "https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale-walkthrough/"
@@ -13,11 +13,11 @@ def cpu_metric(hpa: dict) -> dict | None:
     return None
 
 
-@check(id="l3-hpa", title="a HorizontalPodAutoscaler scales the gateway on CPU, from 2 pods up",
+@check(id="l3-hpa", title=N_("a HorizontalPodAutoscaler scales the gateway on CPU, from 2 pods up"),
        step="autoscale", points=2,
-       hint="Create the autoscaler: kubectl apply -f labs/03-operate/manifests/hpa-gateway.yaml (autoscaling/v2, "
+       hint=N_("Create the autoscaler: kubectl apply -f labs/03-operate/manifests/hpa-gateway.yaml (autoscaling/v2, "
        "scaleTargetRef Deployment gateway, minReplicas 2, a cpu Utilization target). It can only compute a "
-       "utilization if the gateway's container requests CPU.",
+       "utilization if the gateway's container requests CPU."),
        docs=HPA_DOCS)
 def check_hpa(cluster, namespace):
     hpa = cluster.get("HorizontalPodAutoscaler", "gateway", namespace)
@@ -61,10 +61,10 @@ def check_hpa(cluster, namespace):
             v.fail("deployment/gateway replicas (set by the autoscaler, within seconds)", f"<{low} or more>", replicas, deployment)
 
 
-@check(id="l3-hpa-metrics", title="the autoscaler reads the gateway's CPU from metrics-server", step="autoscale",
+@check(id="l3-hpa-metrics", title=N_("the autoscaler reads the gateway's CPU from metrics-server"), step="autoscale",
        points=1, data_plane=True, timeout=60,
-       hint="The autoscaler needs metrics-server: install it (see the page), wait a minute, then kubectl top pods -n "
-       "workshop must show CPU. kubectl -n workshop describe hpa gateway says what it lacks (FailedGetResourceMetric).",
+       hint=N_("The autoscaler needs metrics-server: install it (see the page), wait a minute, then kubectl top pods -n "
+       "workshop must show CPU. kubectl -n workshop describe hpa gateway says what it lacks (FailedGetResourceMetric)."),
        docs="https://github.com/kubernetes-sigs/metrics-server#readme")
 def check_hpa_metrics(cluster, namespace):
     hpa = cluster.get("HorizontalPodAutoscaler", "gateway", namespace)

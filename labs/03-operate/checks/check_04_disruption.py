@@ -3,18 +3,18 @@
 import math
 from collections import Counter
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 from workshop.grading.kube import selector_matches
 from workshop.grading.matcher import MISSING
 
 PDB_DOCS = "https://kubernetes.io/docs/tasks/run-application/configure-pdb/"
 
 
-@check(id="l3-pdb", title="every service has 2+ pods and a PodDisruptionBudget that lets one go at a time",
+@check(id="l3-pdb", title=N_("every service has 2+ pods and a PodDisruptionBudget that lets one go at a time"),
        step="budgets", points=2,
-       hint="Apply the budgets (kubectl apply -f labs/03-operate/manifests/ applies pdb-*.yaml) and run two replicas "
+       hint=N_("Apply the budgets (kubectl apply -f labs/03-operate/manifests/ applies pdb-*.yaml) and run two replicas "
        "of customer and order. A budget whose selector matches no pod protects nothing: kubectl -n workshop get pdb "
-       "shows ALLOWED DISRUPTIONS, which must be 1 or more.",
+       "shows ALLOWED DISRUPTIONS, which must be 1 or more."),
        docs=PDB_DOCS)
 def check_pdb(cluster, namespace, services):
     budgets = cluster.list("PodDisruptionBudget", namespace)
@@ -93,10 +93,10 @@ def percent_of(value, replicas: int) -> int:
     return int(text) if text.isdigit() else 0
 
 
-@check(id="l3-spread", title="the pods of each service run on more than one node", step="budgets", points=1,
-       hint="Spread the replicas: the manifests' topologySpreadConstraints (topologyKey kubernetes.io/hostname) ask "
+@check(id="l3-spread", title=N_("the pods of each service run on more than one node"), step="budgets", points=1,
+       hint=N_("Spread the replicas: the manifests' topologySpreadConstraints (topologyKey kubernetes.io/hostname) ask "
        "the scheduler for it. Existing pods do not move: kubectl -n workshop rollout restart deployment/<name>, "
-       "then kubectl -n workshop get pods -o wide shows the NODE of each.",
+       "then kubectl -n workshop get pods -o wide shows the NODE of each."),
        docs="https://kubernetes.io/docs/concepts/scheduling-eviction/topology-spread-constraints/")
 def check_spread(cluster, namespace, services):
     with verify() as v:

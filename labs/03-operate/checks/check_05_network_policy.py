@@ -15,7 +15,7 @@ calls are tested there with real traffic (tests/labs/test_level3_real_nodes.py).
 
 from netpolicy import INTERNET, Pod, ingress, verdict
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 
 NP_DOCS = "https://kubernetes.io/docs/concepts/services-networking/network-policies/"
 CHAIN = (("loadgen", "gateway"), ("gateway", "customer"), ("customer", "order"), ("order", "account"))
@@ -39,10 +39,10 @@ def namespace_labels(cluster, *names: str) -> dict:
     return found
 
 
-@check(id="l3-default-deny", title="pods of the namespace are isolated by default, in and out", step="network policy",
+@check(id="l3-default-deny", title=N_("pods of the namespace are isolated by default, in and out"), step="network policy",
        points=1, timeout=0,
-       hint="Apply a policy that selects every pod (podSelector: {}) with policyTypes Ingress and Egress and no rule: "
-       "kubectl apply -f labs/03-operate/manifests/network-policy-default-deny.yaml",
+       hint=N_("Apply a policy that selects every pod (podSelector: {}) with policyTypes Ingress and Egress and no rule: "
+       "kubectl apply -f labs/03-operate/manifests/network-policy-default-deny.yaml"),
        docs=NP_DOCS + "#default-policies")
 def check_default_deny(cluster, namespace):
     policies = cluster.list("NetworkPolicy", namespace)
@@ -58,9 +58,9 @@ def check_default_deny(cluster, namespace):
                        f"allowed ({result.why})")
 
 
-@check(id="l3-dns-egress", title="every pod may still reach the cluster DNS", step="network policy", points=1, timeout=0,
-       hint="Deny-all egress blocks DNS too, so no service finds another by name. Allow UDP and TCP port 53 to the "
-       "kube-dns pods of kube-system: kubectl apply -f labs/03-operate/manifests/network-policy-allow-dns.yaml",
+@check(id="l3-dns-egress", title=N_("every pod may still reach the cluster DNS"), step="network policy", points=1, timeout=0,
+       hint=N_("Deny-all egress blocks DNS too, so no service finds another by name. Allow UDP and TCP port 53 to the "
+       "kube-dns pods of kube-system: kubectl apply -f labs/03-operate/manifests/network-policy-allow-dns.yaml"),
        docs=NP_DOCS + "#targeting-a-namespace-by-its-name")
 def check_dns_egress(cluster, namespace):
     policies = cluster.list("NetworkPolicy", namespace)
@@ -74,11 +74,11 @@ def check_dns_egress(cluster, namespace):
                     v.fail(f"traffic {name} → kube-dns:53/{protocol}", "allowed", f"denied ({result.why})")
 
 
-@check(id="l3-call-chain", title="only loadgen → gateway → customer → order → account may call each other",
+@check(id="l3-call-chain", title=N_("only loadgen → gateway → customer → order → account may call each other"),
        step="network policy", points=3, timeout=0,
-       hint="Each service needs a policy allowing ingress from its caller and egress to the service it calls, on "
+       hint=N_("Each service needs a policy allowing ingress from its caller and egress to the service it calls, on "
        "port http: see labs/03-operate/manifests/network-policy-<service>.yaml. A line 'expected denied' means a "
-       "rule is too wide (a missing podSelector or ports allows everyone).",
+       "rule is too wide (a missing podSelector or ports allows everyone)."),
        docs=NP_DOCS)
 def check_call_chain(cluster, namespace):
     policies = cluster.list("NetworkPolicy", namespace)

@@ -1,14 +1,14 @@
 """Step "self-healing drill": after the drain, every node takes pods again and every workload is whole."""
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 from workshop.grading.matcher import MISSING
 from workshop.grading.workload import rollout_problems
 
 
-@check(id="l3-uncordoned", title="no node is left cordoned after the drain drill", step="self-healing drill",
+@check(id="l3-uncordoned", title=N_("no node is left cordoned after the drain drill"), step="self-healing drill",
        points=1, timeout=0,
-       hint="kubectl drain leaves the node cordoned (SchedulingDisabled in kubectl get nodes): give it back with "
-       "kubectl uncordon <node>.",
+       hint=N_("kubectl drain leaves the node cordoned (SchedulingDisabled in kubectl get nodes): give it back with "
+       "kubectl uncordon <node>."),
        docs="https://kubernetes.io/docs/tasks/administer-cluster/safely-drain-node/")
 def check_uncordoned(cluster):
     with verify() as v:
@@ -17,10 +17,10 @@ def check_uncordoned(cluster):
                 v.fail(f"node/{node['metadata']['name']}.spec.unschedulable", "<not set>", True, node)
 
 
-@check(id="l3-healed", title="every workload has all its replicas ready again", step="self-healing drill", points=1,
-       hint="Kubernetes replaces a deleted or evicted pod within seconds: kubectl -n workshop get deployments shows "
+@check(id="l3-healed", title=N_("every workload has all its replicas ready again"), step="self-healing drill", points=1,
+       hint=N_("Kubernetes replaces a deleted or evicted pod within seconds: kubectl -n workshop get deployments shows "
        "READY n/n for each. A pod stuck Pending says why in kubectl -n workshop describe pod (no room on the nodes "
-       "left, or a node still cordoned).",
+       "left, or a node still cordoned)."),
        docs="https://kubernetes.io/docs/concepts/workloads/controllers/deployment/")
 def check_healed(cluster, namespace, workloads):
     with verify() as v:

@@ -1,13 +1,13 @@
 """Step "kustomize": what runs in the namespace is the dev overlay, not hand-applied files."""
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 
 
-@check(id="l4-dev-overlay", title="the app runs from the dev overlay (its label on every pod template)",
+@check(id="l4-dev-overlay", title=N_("the app runs from the dev overlay (its label on every pod template)"),
        step="kustomize", points=2, reconciled=True,
-       hint="Render and apply the overlay: kubectl kustomize manifests/overlays/dev shows what it makes, kubectl apply "
+       hint=N_("Render and apply the overlay: kubectl kustomize manifests/overlays/dev shows what it makes, kubectl apply "
        "-k manifests/overlays/dev applies it (Argo CD does the same once its Application syncs). Every object it "
-       "makes carries the label environment=dev.",
+       "makes carries the label environment=dev."),
        docs="https://kubernetes.io/docs/tasks/manage-kubernetes-objects/kustomization/")
 def check_dev_overlay(cluster, namespace, overlay_workloads):
     with verify() as v:

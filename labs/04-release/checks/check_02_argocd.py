@@ -1,16 +1,16 @@
 """Step "GitOps": Argo CD runs, an Application watches manifests/overlays/dev, and it is Synced and Healthy."""
 
-from workshop.grading import PRESENT, check, verify
+from workshop.grading import N_, PRESENT, check, verify
 from workshop.grading.matcher import MISSING
 
 ARGOCD_DOCS = "https://argo-cd.readthedocs.io/en/stable/getting_started/"
 PLACEHOLDER = "YOUR-GITHUB-USER"
 
 
-@check(id="l4-argocd-running", title="Argo CD's server, repo server and application controller are ready",
+@check(id="l4-argocd-running", title=N_("Argo CD's server, repo server and application controller are ready"),
        step="gitops", points=1,
-       hint="make lab-4 installs Argo CD in namespace argocd; kubectl -n argocd get deployments,statefulsets shows what "
-       "is not ready yet (the first start pulls its images: give it a few minutes).",
+       hint=N_("make lab-4 installs Argo CD in namespace argocd; kubectl -n argocd get deployments,statefulsets shows what "
+       "is not ready yet (the first start pulls its images: give it a few minutes)."),
        docs=ARGOCD_DOCS)
 def check_argocd_running(cluster, argocd_namespace):
     with verify() as v:
@@ -34,11 +34,11 @@ def the_application(cluster, argocd_namespace: str) -> dict | None:
     return cluster.get("Application", "workshop-dev", argocd_namespace)
 
 
-@check(id="l4-application", title="an Argo CD Application syncs manifests/overlays/dev of your fork into workshop",
+@check(id="l4-application", title=N_("an Argo CD Application syncs manifests/overlays/dev of your fork into workshop"),
        step="gitops", points=2,
-       hint="Put your fork's URL in repoURL (it still says YOUR-GITHUB-USER?), then kubectl apply -f "
+       hint=N_("Put your fork's URL in repoURL (it still says YOUR-GITHUB-USER?), then kubectl apply -f "
        "labs/04-release/manifests/application-workshop-dev.yaml. path is manifests/overlays/dev, destination "
-       "namespace workshop, syncPolicy.automated with prune and selfHeal.",
+       "namespace workshop, syncPolicy.automated with prune and selfHeal."),
        docs="https://argo-cd.readthedocs.io/en/stable/user-guide/auto_sync/")
 def check_application(cluster, argocd_namespace):
     application = the_application(cluster, argocd_namespace)
@@ -62,11 +62,11 @@ def check_application(cluster, argocd_namespace):
                    application)
 
 
-@check(id="l4-synced-healthy", title="Argo CD says the app is Synced and Healthy", step="gitops", points=2,
+@check(id="l4-synced-healthy", title=N_("Argo CD says the app is Synced and Healthy"), step="gitops", points=2,
        data_plane=True, timeout=60,
-       hint="kubectl -n argocd get applications shows SYNC STATUS and HEALTH. OutOfSync or Unknown with a "
+       hint=N_("kubectl -n argocd get applications shows SYNC STATUS and HEALTH. OutOfSync or Unknown with a "
        "ComparisonError: Argo CD cannot fetch the repository (is your fork public? is repoURL right?). Progressing "
-       "or Degraded: a pod of the app is not ready (kubectl -n workshop get pods).",
+       "or Degraded: a pod of the app is not ready (kubectl -n workshop get pods)."),
        docs="https://argo-cd.readthedocs.io/en/stable/operator-manual/health/")
 def check_synced_healthy(cluster, argocd_namespace):
     application = the_application(cluster, argocd_namespace)

@@ -1,6 +1,6 @@
 """Step "canary": two Deployments of account behind its one Service, the split set by replica counts."""
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 from workshop.grading.kube import selector_matches
 from workshop.grading.workload import rollout_problems
 
@@ -33,11 +33,11 @@ def ready_endpoint_versions(cluster, namespace: str, service: str) -> dict[str, 
     return counts
 
 
-@check(id="l4-canary", title="account v2 gets a minority of the calls beside v1, behind the same Service",
+@check(id="l4-canary", title=N_("account v2 gets a minority of the calls beside v1, behind the same Service"),
        step="canary", points=2,
-       hint="kubectl apply -f labs/04-release/manifests/app-account-v2-canary.yaml, then kubectl -n workshop scale "
+       hint=N_("kubectl apply -f labs/04-release/manifests/app-account-v2-canary.yaml, then kubectl -n workshop scale "
        "deployment/account --replicas=3: the account Service selects app=account, so 1 pod of v2 beside 3 of v1 "
-       "gets about a quarter of the calls. kubectl -n workshop get pods -l app=account -L version shows both.",
+       "gets about a quarter of the calls. kubectl -n workshop get pods -l app=account -L version shows both."),
        docs=DOCS)
 def check_canary(cluster, namespace):
     stable, canary = cluster.get("Deployment", "account", namespace), cluster.get("Deployment", "account-v2", namespace)

@@ -15,7 +15,7 @@ import json
 
 import yaml
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 from workshop.grading.matcher import MISSING
 from workshop.grading.workload import rollout_problems
 
@@ -59,12 +59,15 @@ def images(deployment: dict) -> dict[str, str]:
     return {container.get("name"): container.get("image") for container in spec.get("containers") or []}
 
 
-@check(id="l4-helm-release", title="Helm release workshop in workshop-helm: upgraded, rolled back, and what runs",
+@check(id="l4-helm-release", title=N_("Helm release workshop in workshop-helm: upgraded, rolled back, and what runs"),
        step="helm", points=2,
-       hint=f"Install the chart into a namespace of its own ({INSTALL}), upgrade it with a value changed (helm upgrade "
-       f"{RELEASE} manifests/helm/workshop -n {HELM_NAMESPACE} --reuse-values --set account.replicas=2 --wait), "
-       f"then roll the upgrade back (helm rollback {RELEASE} -n {HELM_NAMESPACE} --wait). helm history {RELEASE} -n "
-       f"{HELM_NAMESPACE} shows each revision and its status.",
+       # A literal, not built from INSTALL and RELEASE: the catalog looks a hint up by its text.
+       hint=N_("Install the chart into a namespace of its own (kubectl create namespace workshop-helm, then helm "
+               "install workshop manifests/helm/workshop -n workshop-helm -f "
+               "labs/04-release/helm/values-one-replica.yaml --wait), upgrade it with a value changed (helm upgrade "
+               "workshop manifests/helm/workshop -n workshop-helm --reuse-values --set account.replicas=2 --wait), "
+               "then roll the upgrade back (helm rollback workshop -n workshop-helm --wait). helm history workshop "
+               "-n workshop-helm shows each revision and its status."),
        docs=DOCS)
 def check_helm_release(cluster):
     history = revisions(cluster)

@@ -2,16 +2,16 @@
 
 from level5_mesh import ISTIO_NAMESPACE, injection_enabled, sidecar
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 
 OPT_OUT = "sidecar.istio.io/inject"
 AVAILABLE = {"status": {"conditions": [{"type": "Available", "status": "True"}]}}
 
 
-@check(id="l5-istio", title="Istio's control plane (istiod) and ingress gateway are Available", step="inject",
+@check(id="l5-istio", title=N_("Istio's control plane (istiod) and ingress gateway are Available"), step="inject",
        points=1, timeout=5,
-       hint="Install Istio with make lab-5 (istioctl install -f labs/05-istio/install/istio-operator-demo.yaml -y), "
-       "then kubectl -n istio-system get deployments,pods: a pod that is not Ready says why in kubectl describe.",
+       hint=N_("Install Istio with make lab-5 (istioctl install -f labs/05-istio/install/istio-operator-demo.yaml -y), "
+       "then kubectl -n istio-system get deployments,pods: a pod that is not Ready says why in kubectl describe."),
        docs="https://istio.io/latest/docs/setup/install/istioctl/")
 def check_istio(cluster):
     with verify() as v:
@@ -20,10 +20,10 @@ def check_istio(cluster):
                     ref=f"deployment/{name} (namespace {ISTIO_NAMESPACE})")
 
 
-@check(id="l5-injection-label", title="namespace workshop is labelled for sidecar injection", step="inject",
+@check(id="l5-injection-label", title=N_("namespace workshop is labelled for sidecar injection"), step="inject",
        points=1, timeout=0,
-       hint="Label the namespace: kubectl label namespace workshop istio-injection=enabled --overwrite "
-       "(the label is istio-injection, its value enabled; a typo means no sidecar and no error).",
+       hint=N_("Label the namespace: kubectl label namespace workshop istio-injection=enabled --overwrite "
+       "(the label is istio-injection, its value enabled; a typo means no sidecar and no error)."),
        docs="https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/#automatic-sidecar-injection")
 def check_injection_label(cluster, namespace):
     found = cluster.get("Namespace", namespace)
@@ -36,10 +36,10 @@ def check_injection_label(cluster, namespace):
                    labels.get("istio-injection", "<not set>"), found)
 
 
-@check(id="l5-sidecars", title="every pod of the app carries a ready istio-proxy sidecar", step="inject", points=2,
+@check(id="l5-sidecars", title=N_("every pod of the app carries a ready istio-proxy sidecar"), step="inject", points=2,
        timeout=5,
-       hint="Pods started before the namespace was labelled have no sidecar: restart them with "
-       "kubectl -n workshop rollout restart deployment, then kubectl -n workshop get pods (READY 2/2).",
+       hint=N_("Pods started before the namespace was labelled have no sidecar: restart them with "
+       "kubectl -n workshop rollout restart deployment, then kubectl -n workshop get pods (READY 2/2)."),
        docs="https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/")
 def check_sidecars(cluster, namespace, apps):
     with verify() as v:

@@ -2,7 +2,7 @@
 
 from level5_mesh import ISTIO_API, ISTIO_NAMESPACE, short_host
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 from workshop.grading.kube import selector_matches
 
 
@@ -18,11 +18,11 @@ def serves_learner(server: dict) -> bool:
     return any(host.split("/")[-1] in ("*", LEARNER_HOST) for host in server.get("hosts") or [])
 
 
-@check(id="l5-ingress", title="a Gateway opens port 80 and a VirtualService sends it to the gateway service",
+@check(id="l5-ingress", title=N_("a Gateway opens port 80 and a VirtualService sends it to the gateway service"),
        step="ingress", points=2, timeout=0,
-       hint="The Gateway's selector must match the ingress gateway's pods (istio: ingressgateway), and the "
+       hint=N_("The Gateway's selector must match the ingress gateway's pods (istio: ingressgateway), and the "
        "VirtualService must name it in `gateways` and route to host gateway, port 8080: kubectl apply -f "
-       "labs/05-istio/manifests/gateway-workshop.yaml -f labs/05-istio/manifests/virtual-service-ingress.yaml",
+       "labs/05-istio/manifests/gateway-workshop.yaml -f labs/05-istio/manifests/virtual-service-ingress.yaml"),
        docs="https://istio.io/latest/docs/tasks/traffic-management/ingress/ingress-control/")
 def check_ingress(cluster, namespace):
     gateways = cluster.list("Gateway", namespace, ISTIO_API["Gateway"])

@@ -2,7 +2,7 @@
 
 from level5_mesh import IngressGateway, header_match, is_default_route, routes_for, short_host, weights
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 from workshop.grading.kube import selector_matches
 
 DOCS = "https://istio.io/latest/docs/tasks/traffic-management/traffic-shifting/"
@@ -27,11 +27,11 @@ def account_routes(cluster, namespace, v):
     return found[0], found[0]["spec"].get("http") or []
 
 
-@check(id="l5-subsets", title="account's subsets v1 and v2 each select running pods", step="traffic shifting",
+@check(id="l5-subsets", title=N_("account's subsets v1 and v2 each select running pods"), step="traffic shifting",
        points=1, timeout=5,
-       hint="A subset selects pods by label: version: v1 and version: v2 must be labels of account's pods "
+       hint=N_("A subset selects pods by label: version: v1 and version: v2 must be labels of account's pods "
        "(check with kubectl -n workshop get pods -l app=account --show-labels), and account-v2 must run: "
-       "kubectl apply -f labs/05-istio/manifests/app-account-v2.yaml -f labs/05-istio/manifests/destination-rule-account.yaml",
+       "kubectl apply -f labs/05-istio/manifests/app-account-v2.yaml -f labs/05-istio/manifests/destination-rule-account.yaml"),
        docs="https://istio.io/latest/docs/reference/config/networking/destination-rule/#Subset")
 def check_subsets(cluster, namespace):
     rule = account_rule(cluster, namespace)
@@ -50,12 +50,12 @@ def check_subsets(cluster, namespace):
                        "<labels some account pod carries>", subsets[name], rule)
 
 
-@check(id="l5-weights", title="every route to account names a defined subset, with weights that sum to 100",
+@check(id="l5-weights", title=N_("every route to account names a defined subset, with weights that sum to 100"),
        step="traffic shifting", points=2, timeout=0,
-       hint="Istio sends each destination its weight's share of the route's total; this workshop writes the "
+       hint=N_("Istio sends each destination its weight's share of the route's total; this workshop writes the "
        "weights of one route as percentages that sum to exactly 100 (90 + 10, 50 + 50, 0 + 100), "
        "and each subset must be defined in destination-rule-account.yaml (a route to an undefined subset fails "
-       "every request with 503).",
+       "every request with 503)."),
        docs=DOCS)
 def check_weights(cluster, namespace):
     rule = account_rule(cluster, namespace)
@@ -83,10 +83,10 @@ def check_weights(cluster, namespace):
                            subset, vs)
 
 
-@check(id="l5-testers", title="requests marked `baggage: tester=true` go to account v2, before any other route",
+@check(id="l5-testers", title=N_("requests marked `baggage: tester=true` go to account v2, before any other route"),
        step="traffic shifting", points=1, timeout=0,
-       hint="Routes are tried in order: the testers' route (match on header baggage, exact tester=true, to subset "
-       "v2) must come first, before the route without a match: see virtual-service-account-testers.yaml.",
+       hint=N_("Routes are tried in order: the testers' route (match on header baggage, exact tester=true, to subset "
+       "v2) must come first, before the route without a match: see virtual-service-account-testers.yaml."),
        docs="https://istio.io/latest/docs/tasks/traffic-management/request-routing/")
 def check_testers(cluster, namespace):
     with verify() as v:
@@ -106,10 +106,10 @@ def check_testers(cluster, namespace):
         v.fail(f"{ref}.spec.http[*].match[*].headers.{TESTER_HEADER}", {"exact": TESTER_VALUE}, "<no such route>", vs)
 
 
-@check(id="l5-shifted", title="the shift is complete: everyone else's calls go 100% to account v2",
+@check(id="l5-shifted", title=N_("the shift is complete: everyone else's calls go 100% to account v2"),
        step="traffic shifting", points=1, timeout=0,
-       hint="Go through 90/10 and 50/50 to 0/100: kubectl apply -f labs/05-istio/manifests/virtual-service-account-0-100.yaml "
-       "(watch Kiali between the steps: the share of v2 grows).",
+       hint=N_("Go through 90/10 and 50/50 to 0/100: kubectl apply -f labs/05-istio/manifests/virtual-service-account-0-100.yaml "
+       "(watch Kiali between the steps: the share of v2 grows)."),
        docs=DOCS)
 def check_shifted(cluster, namespace):
     with verify() as v:
@@ -126,11 +126,11 @@ def check_shifted(cluster, namespace):
             v.fail(f"virtualservice/{vs['metadata']['name']}.spec.http[{index}] weights", {"v2": 100}, split, vs)
 
 
-@check(id="l5-split-observed", title="through the ingress, account's versions answer in the shares the weights say",
+@check(id="l5-split-observed", title=N_("through the ingress, account's versions answer in the shares the weights say"),
        step="traffic shifting", points=1, timeout=0, data_plane=True,
-       hint="If every answer comes from one version whatever the weights, the calls bypass the sidecars (no "
+       hint=N_("If every answer comes from one version whatever the weights, the calls bypass the sidecars (no "
        "istio-proxy in order's pod: restart it) or the VirtualService's host does not match the name order calls "
-       "(account). kubectl -n workshop logs deploy/order -c istio-proxy shows each call and its route.",
+       "(account). kubectl -n workshop logs deploy/order -c istio-proxy shows each call and its route."),
        docs=DOCS)
 def check_split_observed(cluster, namespace):
     from level5_traffic import observed_split, split_mismatches

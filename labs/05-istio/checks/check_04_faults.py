@@ -3,13 +3,13 @@
 from check_03_routing import TESTER_HEADER, TESTER_VALUE, account_routes
 from level5_mesh import header_match, is_default_route
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 
 
-@check(id="l5-faults", title="a fault (delay or abort) is injected on the testers' route to account, and only there",
+@check(id="l5-faults", title=N_("a fault (delay or abort) is injected on the testers' route to account, and only there"),
        step="fault injection", points=2, timeout=0,
-       hint="Put `fault` on the testers' route (the one matching baggage: tester=true), not on the route everyone "
-       "takes, or every user gets the fault: kubectl apply -f labs/05-istio/manifests/virtual-service-account-delay.yaml",
+       hint=N_("Put `fault` on the testers' route (the one matching baggage: tester=true), not on the route everyone "
+       "takes, or every user gets the fault: kubectl apply -f labs/05-istio/manifests/virtual-service-account-delay.yaml"),
        docs="https://istio.io/latest/docs/tasks/traffic-management/fault-injection/")
 def check_faults(cluster, namespace):
     with verify() as v:

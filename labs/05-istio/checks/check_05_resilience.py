@@ -3,17 +3,17 @@
 from check_03_routing import account_routes
 from level5_mesh import is_default_route, routes_for, seconds
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 
 DOCS = "https://istio.io/latest/docs/concepts/traffic-management/#timeouts"
 SETTINGS = "workshop-settings"
 
 
-@check(id="l5-timeouts", title="calls to account have a timeout shorter than the app's own, and bounded retries",
+@check(id="l5-timeouts", title=N_("calls to account have a timeout shorter than the app's own, and bounded retries"),
        step="timeouts and retries", points=2, timeout=0,
-       hint="On account's route (the one everyone takes), set timeout below the app's OUTBOUND_TIMEOUT_SECONDS "
+       hint=N_("On account's route (the one everyone takes), set timeout below the app's OUTBOUND_TIMEOUT_SECONDS "
        "(2s), and retries with attempts and a perTryTimeout no longer than the timeout: see "
-       "virtual-service-account-timeout-retries.yaml.",
+       "virtual-service-account-timeout-retries.yaml."),
        docs=DOCS)
 def check_timeouts(cluster, namespace):
     config = cluster.get("ConfigMap", SETTINGS, namespace) or {}
@@ -42,10 +42,10 @@ def check_timeouts(cluster, namespace):
                    retries.get("perTryTimeout") or "<not set>", vs)
 
 
-@check(id="l5-order-retries", title="calls to order are retried (safe: each order carries an Idempotency-Key)",
+@check(id="l5-order-retries", title=N_("calls to order are retried (safe: each order carries an Idempotency-Key)"),
        step="timeouts and retries", points=1, timeout=0,
-       hint="Give order a VirtualService with retries (attempts, perTryTimeout, retryOn including 503): "
-       "kubectl apply -f labs/05-istio/manifests/virtual-service-order-retries.yaml",
+       hint=N_("Give order a VirtualService with retries (attempts, perTryTimeout, retryOn including 503): "
+       "kubectl apply -f labs/05-istio/manifests/virtual-service-order-retries.yaml"),
        docs="https://istio.io/latest/docs/reference/config/networking/virtual-service/#HTTPRetry")
 def check_order_retries(cluster, namespace):
     found = routes_for(cluster.list("VirtualService", namespace), "order", namespace)

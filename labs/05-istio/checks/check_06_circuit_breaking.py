@@ -3,16 +3,16 @@
 from check_03_routing import account_rule
 from level5_mesh import seconds
 
-from workshop.grading import PRESENT, check, verify
+from workshop.grading import N_, PRESENT, check, verify
 
 DOCS = "https://istio.io/latest/docs/tasks/traffic-management/circuit-breaking/"
 
 
-@check(id="l5-circuit-breaker", title="account's DestinationRule has a connection pool limit and outlier detection",
+@check(id="l5-circuit-breaker", title=N_("account's DestinationRule has a connection pool limit and outlier detection"),
        step="circuit breaking", points=2, timeout=0,
-       hint="Keep the subsets when you add trafficPolicy: apply destination-rule-account-circuit-breaker.yaml "
+       hint=N_("Keep the subsets when you add trafficPolicy: apply destination-rule-account-circuit-breaker.yaml "
        "(connectionPool.http.http1MaxPendingRequests, outlierDetection.consecutive5xxErrors), which replaces "
-       "destination-rule-account.yaml: kubectl apply -f labs/05-istio/manifests/destination-rule-account-circuit-breaker.yaml",
+       "destination-rule-account.yaml: kubectl apply -f labs/05-istio/manifests/destination-rule-account-circuit-breaker.yaml"),
        docs=DOCS)
 def check_circuit_breaker(cluster, namespace):
     rule = account_rule(cluster, namespace)
@@ -50,10 +50,10 @@ def check_circuit_breaker(cluster, namespace):
                    "labs/05-istio/manifests/destination-rule-account-circuit-breaker.yaml")
 
 
-@check(id="l5-circuit-opened", title="the burst overflowed account's pool: order's sidecar refused calls (flag UO)",
+@check(id="l5-circuit-opened", title=N_("the burst overflowed account's pool: order's sidecar refused calls (flag UO)"),
        step="circuit breaking", points=1, timeout=0, data_plane=True,
-       hint="Send the burst of step 6 (POST /bursts to loadgen), then run this check within a few minutes; if no "
-       "call overflowed, the pool is larger than the burst: lower http1MaxPendingRequests and maxRequestsPerConnection to 1.",
+       hint=N_("Send the burst of step 6 (POST /bursts to loadgen), then run this check within a few minutes; if no "
+       "call overflowed, the pool is larger than the burst: lower http1MaxPendingRequests and maxRequestsPerConnection to 1."),
        docs=DOCS)
 def check_circuit_opened(cluster, namespace):
     from level5_traffic import overflowed_calls

@@ -2,7 +2,7 @@
 
 from level5_mesh import ISTIO_NAMESPACE
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 
 DOCS = "https://istio.io/latest/docs/tasks/security/authentication/mtls-migration/"
 
@@ -44,11 +44,11 @@ def client_tls_rules(cluster, namespace: str) -> list[dict]:
     return cluster.list("DestinationRule", namespace) + mesh_wide
 
 
-STRICT_HINT = ("A PeerAuthentication applies to the namespace it is created in: put it in workshop (or istio-system for "
-               "the whole mesh), mode STRICT: kubectl apply -f labs/05-istio/manifests/peer-authentication-strict.yaml")
+STRICT_HINT = N_("A PeerAuthentication applies to the namespace it is created in: put it in workshop (or istio-system "
+                 "for the whole mesh), mode STRICT: kubectl apply -f labs/05-istio/manifests/peer-authentication-strict.yaml")
 
 
-@check(id="l5-mtls-strict", title="mutual TLS is STRICT for namespace workshop, with no workload exempted",
+@check(id="l5-mtls-strict", title=N_("mutual TLS is STRICT for namespace workshop, with no workload exempted"),
        step="mutual TLS", points=2, timeout=0, hint=STRICT_HINT,
        docs=DOCS)
 def check_mtls_strict(cluster, namespace):
@@ -85,10 +85,10 @@ def check_mtls_strict(cluster, namespace):
             v.hints.insert(0, STRICT_HINT)  # the namespace's mode is wrong too: its fix comes first
 
 
-@check(id="l5-plaintext-refused", title="a plaintext request from outside the mesh to account is refused",
+@check(id="l5-plaintext-refused", title=N_("a plaintext request from outside the mesh to account is refused"),
        step="mutual TLS", points=1, timeout=10, data_plane=True,
-       hint="If account still answers plaintext, the PeerAuthentication is not in force for it: is it in namespace "
-       "workshop, mode STRICT, and does account's pod have its sidecar (kubectl -n workshop get pods: 2/2)?",
+       hint=N_("If account still answers plaintext, the PeerAuthentication is not in force for it: is it in namespace "
+       "workshop, mode STRICT, and does account's pod have its sidecar (kubectl -n workshop get pods: 2/2)?"),
        docs=DOCS)
 def check_plaintext_refused(cluster, namespace):
     from level5_traffic import plaintext_verdict

@@ -3,7 +3,7 @@
 from level5_mesh import (ISTIO_NAMESPACE, allowed_principals, allows_everything_else, applies_to, denies_by_default,
                          principal)
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 
 DOCS = "https://istio.io/latest/docs/tasks/security/authorization/authz-http/"
 INGRESS_PRINCIPAL = "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
@@ -11,10 +11,10 @@ INGRESS_PRINCIPAL = "cluster.local/ns/istio-system/sa/istio-ingressgateway-servi
 CALLERS = {"gateway": ("ingress", "loadgen"), "customer": ("gateway",), "order": ("customer",), "account": ("order",)}
 
 
-@check(id="l5-deny-by-default", title="namespace workshop denies by default (an ALLOW policy that matches nothing)",
+@check(id="l5-deny-by-default", title=N_("namespace workshop denies by default (an ALLOW policy that matches nothing)"),
        step="authorization", points=1, timeout=0,
-       hint="The allow-nothing policy has an empty spec and must be in namespace workshop (a policy in another "
-       "namespace protects that namespace only): kubectl apply -f labs/05-istio/manifests/authorization-policy-allow-nothing.yaml",
+       hint=N_("The allow-nothing policy has an empty spec and must be in namespace workshop (a policy in another "
+       "namespace protects that namespace only): kubectl apply -f labs/05-istio/manifests/authorization-policy-allow-nothing.yaml"),
        docs="https://istio.io/latest/docs/reference/config/security/authorization-policy/")
 def check_deny_by_default(cluster, namespace):
     policies = cluster.list("AuthorizationPolicy", namespace)
@@ -31,11 +31,11 @@ def service_account_of(cluster, namespace: str, app: str) -> str | None:
     return deployment["spec"]["template"]["spec"].get("serviceAccountName") or "default"
 
 
-@check(id="l5-allow-chain", title="each service allows only its real callers, by ServiceAccount principal",
+@check(id="l5-allow-chain", title=N_("each service allows only its real callers, by ServiceAccount principal"),
        step="authorization", points=2, timeout=0,
-       hint="A principal is cluster.local/ns/<namespace>/sa/<ServiceAccount of the caller>: account allows order, "
+       hint=N_("A principal is cluster.local/ns/<namespace>/sa/<ServiceAccount of the caller>: account allows order, "
        "order allows customer, customer allows gateway, gateway allows the ingress gateway and loadgen; each policy's "
-       "selector (app: <service>) must match the callee's pods. See authorization-policy-allow-*.yaml.",
+       "selector (app: <service>) must match the callee's pods. See authorization-policy-allow-*.yaml."),
        docs=DOCS)
 def check_allow_chain(cluster, namespace):
     # The effective policy, as Istio computes it: every ALLOW policy that applies to the pod, the

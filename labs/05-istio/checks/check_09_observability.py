@@ -2,15 +2,15 @@
 
 from level5_mesh import ISTIO_API, ISTIO_NAMESPACE
 
-from workshop.grading import check, verify
+from workshop.grading import N_, check, verify
 
 ADDONS = ("prometheus", "grafana", "kiali", "jaeger")
 
 
-@check(id="l5-dashboards", title="Prometheus, Grafana, Kiali and Jaeger run in istio-system", step="observability",
+@check(id="l5-dashboards", title=N_("Prometheus, Grafana, Kiali and Jaeger run in istio-system"), step="observability",
        points=1, timeout=5,
-       hint="Install the add-ons of your Istio download: kubectl apply -f istio-<version>/samples/addons/ (make lab-5 "
-       "does it), then kubectl -n istio-system get deployments.",
+       hint=N_("Install the add-ons of your Istio download: kubectl apply -f istio-<version>/samples/addons/ (make lab-5 "
+       "does it), then kubectl -n istio-system get deployments."),
        docs="https://istio.io/latest/docs/ops/integrations/")
 def check_dashboards(cluster):
     with verify() as v:
@@ -20,10 +20,10 @@ def check_dashboards(cluster):
                     ref=f"deployment/{name} (namespace {ISTIO_NAMESPACE})")
 
 
-@check(id="l5-tracing", title="a mesh-wide Telemetry sends spans to Jaeger", step="observability", points=1,
+@check(id="l5-tracing", title=N_("a mesh-wide Telemetry sends spans to Jaeger"), step="observability", points=1,
        timeout=0,
-       hint="Tracing for the whole mesh is a Telemetry in istio-system (the root namespace) naming the provider jaeger: "
-       "kubectl apply -f labs/05-istio/manifests/telemetry-mesh-tracing.yaml",
+       hint=N_("Tracing for the whole mesh is a Telemetry in istio-system (the root namespace) naming the provider jaeger: "
+       "kubectl apply -f labs/05-istio/manifests/telemetry-mesh-tracing.yaml"),
        docs="https://istio.io/latest/docs/tasks/observability/distributed-tracing/jaeger/")
 def check_tracing(cluster):
     found = cluster.list("Telemetry", ISTIO_NAMESPACE, ISTIO_API["Telemetry"])
@@ -46,10 +46,10 @@ def check_tracing(cluster):
                            "labs/05-istio/manifests/telemetry-mesh-tracing.yaml")
 
 
-@check(id="l5-trace-four-hops", title="Jaeger holds a trace that crosses gateway, customer, order and account",
+@check(id="l5-trace-four-hops", title=N_("Jaeger holds a trace that crosses gateway, customer, order and account"),
        step="observability", points=1, timeout=10, data_plane=True,
-       hint="No trace joins the four services when a service does not pass the tracing headers on, or when loadgen "
-       "has not sent traffic since tracing was turned on: wait a minute with loadgen running, then check again.",
+       hint=N_("No trace joins the four services when a service does not pass the tracing headers on, or when loadgen "
+       "has not sent traffic since tracing was turned on: wait a minute with loadgen running, then check again."),
        docs="https://istio.io/latest/docs/tasks/observability/distributed-tracing/overview/")
 def check_trace_four_hops(cluster, namespace):
     from level5_traffic import APP_SERVICES, services_in_traces
