@@ -23,7 +23,9 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 "$pytest" "${BESIDE[@]}" >"$log" 2>&1 &
 beside=$!
-"$pytest" "${APP[@]/#/--ignore=}" "${BESIDE[@]/#/--ignore=}"
+# `tests` named, not left to testpaths: --ignore skips what collection finds below a path given,
+# never a path given itself (with testpaths, services/ ran a second time here).
+"$pytest" tests --ignore=tests/app "${BESIDE[@]/#/--ignore=}"
 rest_status=$?
 wait "$beside"
 beside_status=$?
