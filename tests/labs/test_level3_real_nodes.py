@@ -195,12 +195,22 @@ def test_an_image_that_is_not_in_the_nodes_stalls_the_rollout_and_fails_healed(s
 
 def test_a_deleted_pod_is_replaced_by_a_new_one_that_runs(solved):
     """The drill's first half, as the page does it."""
-    before = kubectl(solved, *NS, "get", "pods", "-l", "app=account", "-o", "name").stdout.split()
-    kubectl(solved, *NS, "delete", before[0])
+    def account_pods():
+        return json.loads(kubectl(solved, *NS, "get", "pods", "-l", "app=account", "-o", "json").stdout)["items"]
+
+    # A pod an earlier test's rollout left Terminating is on its way out: deleting it again makes no new one.
     kubectl(solved, *NS, "rollout", "status", "deployment/account", "--timeout=120s")
-    after = json.loads(kubectl(solved, *NS, "get", "pods", "-l", "app=account", "-o", "json").stdout)["items"]
-    fresh = [pod for pod in after if f"pod/{pod['metadata']['name']}" not in before]
-    assert len(fresh) == 1 and fresh[0]["status"]["containerStatuses"][0]["ready"], after
+    before = {pod["metadata"]["name"] for pod in account_pods()}
+    victim = next(pod["metadata"]["name"] for pod in account_pods() if not pod["metadata"].get("deletionTimestamp"))
+    kubectl(solved, *NS, "delete", "pod", victim)
+    kubectl(solved, *NS, "rollout", "status", "deployment/account", "--timeout=120s")
+
+    def fresh_and_ready():
+        return [pod for pod in account_pods() if pod["metadata"]["name"] not in before
+                and all(status["ready"] for status in pod["status"].get("containerStatuses") or [{"ready": False}])]
+
+    fresh = wait_until("a new account pod replaces the deleted one and is ready", fresh_and_ready, timeout=120, interval=2)
+    assert len(fresh) == 1, fresh
 
 
 def test_draining_a_node_moves_its_pods_under_the_budgets(solved, tmp_path):

@@ -56,6 +56,7 @@ readinessProbe:
     path: /readyz
     port: http
   periodSeconds: 5
+  timeoutSeconds: 3
   failureThreshold: 3
 livenessProbe:
   httpGet:
@@ -63,6 +64,7 @@ livenessProbe:
     port: http
   initialDelaySeconds: 5
   periodSeconds: 10
+  timeoutSeconds: 5
   failureThreshold: 3
 resources:
   requests:
