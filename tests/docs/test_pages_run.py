@@ -4,9 +4,8 @@ on the second one too, as kind-east and kind-west (workshop.doctest.pair).
 
 The levels of ``substrate.REAL_NODE_LEVELS`` run on the real-node sim (pods run): with level 1's
 images built as ``make images`` builds them, and loaded by the page's own `kind load` (the
-runner's stand-in for kind's CLI). Level 5 (``substrate.REAL_MESH_LEVELS``) runs on the session's
-real mesh (``mesh_cluster``: `make lab-5` installs real Istio there, as on kind), which holds kind's
-127.0.0.1:9080/9443. The others run on the KWOK sim."""
+runner's stand-in for kind's CLI). Level 5 runs on the real mesh, beside the rest
+(tests/docs/test_level5_page.py). The others run on the KWOK sim."""
 
 import io
 import os
@@ -27,7 +26,6 @@ pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 ON_KWOK = [page for page in lab_pages() if substrate.of(page) == substrate.CONTROL_PLANE]
 NOT_RUN = [page for page in lab_pages() if substrate.of(page) == substrate.NOT_RUN]
 ON_REAL_NODES = [page for page in lab_pages() if substrate.of(page) == substrate.REAL_NODES]
-ON_REAL_MESH = [page for page in lab_pages() if substrate.of(page) == substrate.REAL_MESH]
 LEVEL_1_IMAGES = ("gateway", "customer", "order", "account", "loadgen", "postgres")
 LEARNER_PORTS = ("127.0.0.1:9080", "127.0.0.1:9443")
 
@@ -63,21 +61,6 @@ def test_page_runs_on_real_nodes(page, real_kubeconfig, level_1_images):
             problem = Sim(real_sim).learner_ports_problem()
             assert problem is None, f"{page.name} curls kind's host ports, and {problem}"
     result = run_page(page, "sim", real_kubeconfig, out=io.StringIO(), real_sim=real_sim)
-    assert result.ok, result.report()
-
-
-@pytest.mark.parametrize("page", ON_REAL_MESH, ids=lambda page: page.name)
-def test_page_runs_on_the_real_mesh(page, mesh_cluster):
-    kubeconfig, _ = mesh_cluster
-    real_sim = None
-    if not os.environ.get("WORKSHOP_KUBECONFIG"):
-        from workshop.pytest_cluster import MESH_SIM
-        from workshop.sim.cluster import Sim
-
-        real_sim = MESH_SIM
-        problem = Sim(real_sim).learner_ports_problem()
-        assert problem is None, f"{page.name} curls kind's host ports, and {problem}"
-    result = run_page(page, "sim", kubeconfig, out=io.StringIO(), real_sim=real_sim, mesh=real_sim is not None)
     assert result.ok, result.report()
 
 

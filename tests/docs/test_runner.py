@@ -176,3 +176,44 @@ def test_docker_runs_podman_when_there_is_no_docker(tmp_path):
         ```
         """)
     assert result.ok, result.report()
+
+
+EVENTUALLY_PAGE = """\
+    {{.eventually}}
+    ```console
+    $ echo x >> {counter}; wc -l < {counter}
+    ```
+
+    ```text
+    3
+    ```
+    """
+
+
+def test_an_eventually_block_is_run_again_until_its_output_arrives(tmp_path):
+    """Like a route that reaches the sidecars seconds after `kubectl apply`: the third try answers."""
+    result = run(tmp_path, EVENTUALLY_PAGE.format(counter=tmp_path / "tries"))
+    assert result.ok, result.report()
+    assert (tmp_path / "tries").read_text().count("x") == 3
+
+
+def test_the_same_block_without_eventually_fails_on_its_first_answer(tmp_path):
+    result = run(tmp_path, EVENTUALLY_PAGE.replace("    {{.eventually}}\n", "").format(counter=tmp_path / "tries"))
+    assert statuses(result) == ["failed"], result.report()
+    assert (tmp_path / "tries").read_text().count("x") == 1
+
+
+def test_an_eventually_block_that_never_matches_fails_within_its_bound(tmp_path, monkeypatch):
+    from workshop.doctest import markers
+
+    monkeypatch.setattr(markers, "EVENTUALLY_SECONDS", 2.0)
+    page = EVENTUALLY_PAGE.replace("    3\n", "    never\n").format(counter=tmp_path / "tries")
+    result = run(tmp_path, page)
+    assert statuses(result) == ["failed"], result.report()
+    assert "an `eventually` block: run" in result.report()
+    assert 2 <= (tmp_path / "tries").read_text().count("x") <= 4
+
+
+def test_eventually_blocks_carry_a_visible_label_in_both_languages():
+    css = (REPO_ROOT / "docs" / "_static" / "workshop.css").read_text()
+    assert 'div.eventually::before' in css and 'html[lang="ja"] div.eventually::before' in css

@@ -21,6 +21,11 @@ from workshop import REPO_ROOT
 
 STATIC = REPO_ROOT / "docs" / "_static"
 PREFIX = "needs-"
+# Not a marker: a block that runs everywhere, but shows a change that reaches its target seconds
+# after it is applied (istiod pushing a route to the sidecars). The site labels it "run it again
+# if you still see the old answer"; the runner retries it, for at most EVENTUALLY_SECONDS.
+EVENTUALLY = "eventually"
+EVENTUALLY_SECONDS = 60.0
 LABEL = re.compile(r"div\.(needs-[a-z0-9-]+)::before\s*\{[^}]*content:\s*\"([^\"]+)\"", re.S)
 
 # What each run mode executes besides unmarked blocks. Anything else that is marked is

@@ -34,7 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from workshop import REPO_ROOT
-from workshop.doctest.markers import markers_of
+from workshop.doctest.markers import EVENTUALLY, markers_of
 
 # Languages whose blocks get a copy button on the site (conf.py's copybutton_selector): a
 # learner copies them, so each one must be run or marked. Only `console` has the prompts
@@ -72,6 +72,7 @@ class Block:
     expected: str | None = None
     problem: str | None = None  # why it cannot run (when it is not marked either)
     syntax_error: str | None = None  # `bash -n` says the commands cannot parse: wrong even when marked
+    eventually: bool = False  # {.eventually}: the change it shows takes seconds to arrive (runner retries)
 
     @property
     def where(self) -> str:
@@ -215,7 +216,8 @@ def _blocks(text: str, path: Path, line_offset: int, section: str) -> list[Block
         if lang not in COMMAND_LANGS:
             continue
         classes = str(token.attrs.get("class", "")).split()
-        block = Block(path=path, line=line, lang=lang, source=content, section=section, markers=markers_of(classes))
+        block = Block(path=path, line=line, lang=lang, source=content, section=section, markers=markers_of(classes),
+                      eventually=EVENTUALLY in classes)
         if lang == RUNNABLE_LANG:
             block.commands, block.problem = split_commands(content, line + 1)
             block.syntax_error = bash_syntax_error(block.commands)

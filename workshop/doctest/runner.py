@@ -186,6 +186,28 @@ def uses_container_engine(page: Page) -> bool:
     return lab_target(page.path.parent / "checks") == "container-engine"
 
 
+def _run_block(shell: Shell, block: Block, mode: str, extra) -> str | None:
+    """Run the block's commands; None if its output matched. An `eventually` block is run again,
+    a second apart, until it matches or EVENTUALLY_SECONDS have passed (what a learner does when
+    the old answer comes back)."""
+    deadline = time.monotonic() + marker_labels.EVENTUALLY_SECONDS
+    tries = 0
+    while True:
+        tries += 1
+        outcomes = []
+        for command in block.commands:
+            outcomes.append(shell.run(command.text, timeout=COMMAND_TIMEOUT[mode]))
+            if outcomes[-1].error:
+                break
+        problem = _check_output(block, outcomes, extra)
+        if not problem or not block.eventually or time.monotonic() > deadline or not shell.alive:
+            break
+        time.sleep(1)
+    if problem and block.eventually:
+        problem = f"{problem}\n  (an `eventually` block: run {tries} times in {marker_labels.EVENTUALLY_SECONDS:.0f} s)"
+    return problem
+
+
 def runs_in(block: Block, mode: str) -> bool:
     """True if this mode runs the block: unmarked, or every marker is one the mode runs."""
     return all(marker in marker_labels.RUN_IN_MODE[mode] for marker in block.markers)
@@ -325,12 +347,7 @@ def _run_blocks(page: Page, mode: str, env: dict[str, str], labels: dict[str, st
                 print(f"  {block.where}: $ {block.commands[0].text.splitlines()[0]}"
                       + (f"  (+{len(block.commands) - 1} more)" if len(block.commands) > 1 else ""), file=out, flush=True)
                 block_started = time.monotonic()
-                outcomes = []
-                for command in block.commands:
-                    outcomes.append(shell.run(command.text, timeout=COMMAND_TIMEOUT[mode]))
-                    if outcomes[-1].error:
-                        break
-                problem = _check_output(block, outcomes, extra)
+                problem = _run_block(shell, block, mode, extra)
                 seconds = time.monotonic() - block_started
                 result.results.append(BlockResult(block, "failed" if problem else "passed", seconds, problem or ""))
                 failed = failed or bool(problem)
