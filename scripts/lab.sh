@@ -9,10 +9,8 @@ REPO_ROOT="$(dirname "$SCRIPT_DIR")"
 WORKSHOP="${WORKSHOP:-$REPO_ROOT/.venv/bin/workshop}"
 
 log() { echo "$*" >&2; }
-# A one-line message in the learner's language (WORKSHOP_LANG or the locale; workshop/i18n.py):
-#   log "$(say 'Level {number} is reset.' number=6)"
-# The English text is the catalog's msgid: keep it a literal in the call.
-say() { "$WORKSHOP" lab say "$@" 2>/dev/null || echo "$1"; }
+# shellcheck source=lib/say.sh
+source "$SCRIPT_DIR/lib/say.sh"
 
 # After a rollout timed out: each container that waits, and why (ErrImageNeverPull names the
 # image to `kind load`). Lab scripts call it before they give up.

@@ -9,7 +9,7 @@ Two kinds of catalog:
 - the ``workshop`` command's messages: ``workshop/locale/ja/LC_MESSAGES/workshop.po``, from the
   strings marked ``_()``/``N_()``/``ngettext()`` in workshop/ and labs/*/checks/, the titles and
   hints of the declarative checks (labs/*/checks/*.yaml), the level table (workshop/levels.py)
-  and the ``say "..."`` messages of the lab scripts.
+  and the ``say "..."`` messages of the lab scripts (scripts/lab.sh, scripts/lib/*.sh, labs/*/lab.sh).
 
     $ python -m workshop.i18n_catalogs update [--pages docs/index,...]
     $ python -m workshop.i18n_catalogs check      # exit 1: a catalog is stale, fuzzy or untranslated
@@ -65,7 +65,8 @@ def yaml_check_sources() -> list[Path]:
 
 
 def shell_sources() -> list[Path]:
-    return [REPO_ROOT / "scripts" / "lab.sh", *sorted(REPO_ROOT.glob("labs/*/lab.sh"))]
+    return [REPO_ROOT / "scripts" / "lab.sh", *sorted(REPO_ROOT.glob("scripts/lib/*.sh")),
+            *sorted(REPO_ROOT.glob("labs/*/lab.sh"))]
 
 
 def extract_workshop() -> Catalog:

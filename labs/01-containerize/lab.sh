@@ -14,7 +14,7 @@ engine() {
   for name in docker podman; do
     if command -v "$name" >/dev/null && "$name" version >/dev/null 2>&1; then echo "$name"; return; fi
   done
-  log "No container engine answers: install Docker (or Podman) as level 0 shows, then try again."
+  log "$(say 'No container engine answers: install Docker (or Podman) as level 0 shows, then try again.')"
   return 2
 }
 
@@ -24,8 +24,8 @@ has_compose() { "$1" compose version >/dev/null 2>&1; }
 deploy() {
   local name
   name="$(engine)" || return 2
-  log "Level 1 needs no cluster: it runs on $name. Build the images and start them with compose,"
-  log "as the page shows (labs/01-containerize/README.md), then run make check-1."
+  log "$(say 'Level 1 needs no cluster: it runs on {engine}. Build the images and start them with compose,' engine="$name")"
+  log "$(say 'as the page shows (labs/01-containerize/README.md), then run make check-1.')"
 }
 
 # The solution: the images built and the application running.
@@ -40,10 +40,10 @@ solve() {
     scripts/containers/build.sh "${SERVICES[@]}" >&2
     scripts/containers/app.sh up >&2
   else
-    log "docker compose is missing: install Docker's compose plugin."
+    log "$(say "docker compose is missing: install Docker's compose plugin.")"
     return 2
   fi
-  log "Level 1 is solved: the application runs; make check-1 should pass."
+  log "$(say 'Level 1 is solved: the application runs; make check-1 should pass.')"
 }
 
 # Remove the containers, their network and their data volumes; keep the images for level 2.
@@ -58,5 +58,5 @@ reset() {
     podman volume ls -q | { grep -E '^workshop-(customer|order|account)-data$' || true; } | xargs -r podman volume rm -f >/dev/null
     podman network rm -f workshop >/dev/null 2>&1 || true
   fi
-  log "Level 1 is reset: no container, network or volume of the application is left (images are kept)."
+  log "$(say 'Level 1 is reset: no container, network or volume of the application is left (images are kept).')"
 }

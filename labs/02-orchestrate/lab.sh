@@ -33,8 +33,8 @@ deploy() {
   apply "$LAB_DIR/manifests/app-gateway.yaml" -f "$LAB_DIR/manifests/app-customer.yaml"
   apply "$LAB_DIR/start/app-order.yaml" -f "$LAB_DIR/start/app-account.yaml"
   log ""
-  log "Level 2 is deployed in namespace $NAMESPACE, with a few gaps for you to fill."
-  log "Next: make check-2 shows what is still wrong (add CHECK_ARGS='--wait 60' while pods start)."
+  log "$(say 'Level 2 is deployed in namespace {namespace}, with a few gaps for you to fill.' namespace="$NAMESPACE")"
+  log "$(say "Next: make check-2 shows what is still wrong (add CHECK_ARGS='--wait 60' while pods start).")"
 }
 
 # Has account been rolled out to v2 at some point (a ReplicaSet of it runs SERVICE_VERSION=v2)?
@@ -52,14 +52,14 @@ solve() {
   prune_extras deployments,statefulsets,services -f "$LAB_DIR/manifests/"
   wait_for_rollouts
   if ! account_has_v2_history; then
-    log "Rolling account out to v2, then back to v1:"
+    log "$(say 'Rolling account out to v2, then back to v1:')"
     apply "$LAB_DIR/steps/app-account-v2.yaml"
     kubectl -n "$NAMESPACE" rollout status deployment/account --timeout="$ROLLOUT_TIMEOUT" >&2
     kubectl -n "$NAMESPACE" rollout undo deployment/account >&2
     kubectl -n "$NAMESPACE" rollout status deployment/account --timeout="$ROLLOUT_TIMEOUT" >&2
   fi
   log ""
-  log "Level 2 is solved. make check-2 should now pass."
+  log "$(say 'Level 2 is solved. make check-2 should now pass.')"
 }
 
 # Remove everything the level created: the namespace holds all of it.
@@ -67,5 +67,5 @@ reset() {
   if kubectl get namespace "$NAMESPACE" >/dev/null 2>&1; then
     kubectl delete namespace "$NAMESPACE" --wait=true --timeout=120s >&2
   fi
-  log "Level 2 is reset: namespace $NAMESPACE is gone."
+  log "$(say 'Level 2 is reset: namespace {namespace} is gone.' namespace="$NAMESPACE")"
 }

@@ -56,8 +56,8 @@ deploy() {
   apply "$LAB_DIR/start/app-loadgen.yaml"
   wait_for_rollouts "${SERVICES[@]}"
   log ""
-  log "Level 3 is deployed in namespace $NAMESPACE: the app of level 2 and a load generator."
-  log "Next: make check-3 shows what production readiness still lacks."
+  log "$(say 'Level 3 is deployed in namespace {namespace}: the app of level 2 and a load generator.' namespace="$NAMESPACE")"
+  log "$(say 'Next: make check-3 shows what production readiness still lacks.')"
 }
 
 # Nodes the running pods of a service are on; pods on their way out (a rollout just ended:
@@ -110,7 +110,7 @@ solve() {
   wait_for_rollouts "${SERVICES[@]}" loadgen
   respread "${SERVICES[@]}"
   log ""
-  log "Level 3 is solved. make check-3 should now pass."
+  log "$(say 'Level 3 is solved. make check-3 should now pass.')"
 }
 
 # Remove everything the level created: metrics-server (which this level installed), then the
@@ -124,5 +124,5 @@ reset() {
   if kubectl get namespace "$NAMESPACE" >/dev/null 2>&1; then
     kubectl delete namespace "$NAMESPACE" --wait=true --timeout=120s >&2
   fi
-  log "Level 3 is reset: namespace $NAMESPACE and metrics-server are gone."
+  log "$(say 'Level 3 is reset: namespace {namespace} and metrics-server are gone.' namespace="$NAMESPACE")"
 }

@@ -73,7 +73,7 @@ print(json.loads(text)["info"]["status"] if text else "")'
 
 need_helm() {
   command -v helm >/dev/null && return 0
-  log "make solve-4 needs helm $(version_of HELM_VERSION): install it as level 4's Helm step says."
+  log "$(say "make solve-4 needs helm {version}: install it as level 4's Helm step says." version="$(version_of HELM_VERSION)")"
   exit 2
 }
 
@@ -86,7 +86,7 @@ solve_helm() {
   status="$(helm_status)"
   if [[ -n "$status" && "$status" != deployed ]]; then
     # failed, pending-* (an interrupted operation) or uninstalled with its history kept: start afresh.
-    log "Helm release $HELM_RELEASE is $status: removing it and its history, then installing it again."
+    log "$(say 'Helm release {release} is {status}: removing it and its history, then installing it again.' release="$HELM_RELEASE" status="$status")"
     helm -n "$HELM_NAMESPACE" uninstall "$HELM_RELEASE" --wait >&2
   fi
   kubectl create namespace "$HELM_NAMESPACE" --dry-run=client -o yaml | kubectl apply -f - >&2
@@ -106,8 +106,8 @@ deploy() {
   install_argocd
   wait_for "$NAMESPACE" "${SERVICES[@]/#/deployment/}"
   log ""
-  log "Level 4 is deployed: the app in namespace $NAMESPACE (applied by hand) and Argo CD in $ARGOCD_NAMESPACE."
-  log "Next: make check-4 shows what the release loop still lacks."
+  log "$(say 'Level 4 is deployed: the app in namespace {namespace} (applied by hand) and Argo CD in {argocd_namespace}.' namespace="$NAMESPACE" argocd_namespace="$ARGOCD_NAMESPACE")"
+  log "$(say 'Next: make check-4 shows what the release loop still lacks.')"
 }
 
 # The solution: the dev overlay applied (what Argo CD's first sync does, so nobody waits
@@ -116,7 +116,7 @@ solve() {
   : "${LAB_DIR:?LAB_DIR is not set: run this through make solve-4}"
   local url
   if ! url="$(repo_url)"; then
-    log "make solve-4 needs your fork's URL, which Argo CD deploys from: make solve-4 REPO_URL=https://github.com/<you>/<fork>.git"
+    log "$(say "make solve-4 needs your fork's URL, which Argo CD deploys from: make solve-4 REPO_URL=https://github.com/<you>/<fork>.git")"
     exit 2
   fi
   need_helm
@@ -137,7 +137,7 @@ solve() {
   wait_for "$NAMESPACE" "${SERVICES[@]/#/deployment/}" deployment/loadgen deployment/account-v2
   solve_helm
   log ""
-  log "Level 4 is solved. make check-4 should now pass (Synced and Healthy once Argo CD has read your fork)."
+  log "$(say 'Level 4 is solved. make check-4 should now pass (Synced and Healthy once Argo CD has read your fork).')"
 }
 
 # Remove everything the level created: the Application first (so Argo CD stops syncing),
@@ -159,5 +159,6 @@ reset() {
     kubectl delete -n "$ARGOCD_NAMESPACE" --ignore-not-found --wait=true -f "$manifest" >&2
     kubectl delete namespace "$ARGOCD_NAMESPACE" --ignore-not-found --wait=true --timeout=120s >&2
   fi
-  log "Level 4 is reset: namespaces $NAMESPACE, $HELM_NAMESPACE and $ARGOCD_NAMESPACE and Argo CD's CRDs are gone."
+  log "$(say "Level 4 is reset: namespaces {namespace}, {helm_namespace} and {argocd_namespace} and Argo CD's CRDs are gone." \
+    namespace="$NAMESPACE" helm_namespace="$HELM_NAMESPACE" argocd_namespace="$ARGOCD_NAMESPACE")"
 }

@@ -43,11 +43,11 @@ install_istio() {
   local istioctl dir
   istioctl="$(find_istioctl lab-5)"
   if ! dir="$(istio_dir samples/addons)"; then
-    log "The Istio $(istio_version) release folder (with samples/addons) is not in the workshop folder or your home:" \
-        "download it as the Level 5 page says, or set ISTIO_DIR to where it is, then run make lab-5 again."
+    log "$(say 'The Istio {version} release folder (with samples/addons) is not in the workshop folder or your home: download it as the Level 5 page says, or set ISTIO_DIR to where it is, then run make lab-5 again.' \
+      version="$(istio_version)")"
     exit 2
   fi
-  log "Installing Istio (demo profile, ingress gateway on 127.0.0.1:9080) with $istioctl ..."
+  log "$(say 'Installing Istio (demo profile, ingress gateway on 127.0.0.1:9080) with {istioctl} ...' istioctl="$istioctl")"
   "$istioctl" install -y -f "$LAB_DIR/install/istio-operator-demo.yaml" >&2
   install_addons "$dir"
 }
@@ -55,7 +55,7 @@ install_istio() {
 # Prometheus, Grafana, Kiali and Jaeger, as the Istio release ships them (samples/addons).
 install_addons() {
   local dir="$1" addon
-  log "Installing the dashboards from $dir/samples/addons ..."
+  log "$(say 'Installing the dashboards from {folder}/samples/addons ...' folder="$dir")"
   for addon in "${ADDONS[@]}"; do
     apply "$dir/samples/addons/$addon.yaml"
   done
@@ -74,7 +74,7 @@ pod_containers() {
 restart_pods_without_sidecar() {
   local app
   for app in $(pod_containers | awk '$1 != "" && !/istio-proxy/ {print $1}' | sort -u); do
-    log "Pods of $app started without a sidecar: restarting them."
+    log "$(say 'Pods of {app} started without a sidecar: restarting them.' app="$app")"
     kubectl -n "$NAMESPACE" rollout restart deployment,statefulset -l "app=$app" >&2
   done
 }
@@ -90,7 +90,7 @@ wait_for_app() {
   local name
   for name in $(kubectl -n "$NAMESPACE" get statefulsets,deployments -o name); do
     if ! kubectl -n "$NAMESPACE" rollout status "$name" --timeout="$ROLLOUT_TIMEOUT" >&2; then
-      log "$name did not become ready in $ROLLOUT_TIMEOUT:"
+      log "$(say '{name} did not become ready in {timeout}:' name="$name" timeout="$ROLLOUT_TIMEOUT")"
       explain_stuck_pods "$NAMESPACE"
       exit 1
     fi
@@ -118,10 +118,10 @@ deploy() {
   install_istio
   deploy_app
   log ""
-  log "Level 5 is deployed: Istio, its dashboards, and the app with sidecars in namespace $NAMESPACE."
-  log "Open the app (after step 2): http://127.0.0.1:9080/"
-  log "Open the dashboards: istioctl dashboard kiali | grafana | jaeger"
-  log "Next: make check-5 shows what is still to do."
+  log "$(say 'Level 5 is deployed: Istio, its dashboards, and the app with sidecars in namespace {namespace}.' namespace="$NAMESPACE")"
+  log "$(say 'Open the app (after step 2): http://127.0.0.1:9080/')"
+  log "$(say 'Open the dashboards: istioctl dashboard kiali | grafana | jaeger')"
+  log "$(say 'Next: make check-5 shows what is still to do.')"
 }
 
 # The kinds of Istio configuration a learner writes: whatever of them the solution does not
@@ -166,7 +166,7 @@ solve() {
   prune_extras "$ISTIO_CONFIG_KINDS,$ISTIO_SECURITY_KINDS" "${args[@]}"
   prune_extras --namespace "$ISTIO_NAMESPACE" "$ISTIO_SECURITY_KINDS,$ISTIO_TELEMETRY_KINDS" "${args[@]}"
   log ""
-  log "Level 5 is solved. make check-5 should now pass."
+  log "$(say 'Level 5 is solved. make check-5 should now pass.')"
 }
 
 # Everything the level added, then the app of level 2 as it was, without sidecars.
@@ -174,7 +174,7 @@ reset() {
   : "${LAB_DIR:?LAB_DIR is not set: run this through make reset-5}"
   case "${ISTIO:-}" in
     "" | uninstall) ;;
-    *) log "ISTIO=${ISTIO} is not understood: use make reset-5 (keeps Istio) or make reset-5 ISTIO=uninstall."; exit 2 ;;
+    *) log "$(say 'ISTIO={istio} is not understood: use make reset-5 (keeps Istio) or make reset-5 ISTIO=uninstall.' istio="$ISTIO")"; exit 2 ;;
   esac
   kubectl delete -f "$LAB_DIR/manifests/app-account-v2.yaml" -f "$LAB_DIR/manifests/app-loadgen.yaml" \
     --ignore-not-found >&2
@@ -193,9 +193,9 @@ reset() {
   fi
   if [[ "${ISTIO:-}" == uninstall ]]; then
     uninstall_istio
-    log "Level 5 is reset. Istio is uninstalled."
+    log "$(say 'Level 5 is reset. Istio is uninstalled.')"
   else
-    log "Level 5 is reset. Istio stays installed (make reset-5 ISTIO=uninstall removes it)."
+    log "$(say 'Level 5 is reset. Istio stays installed (make reset-5 ISTIO=uninstall removes it).')"
   fi
 }
 

@@ -26,7 +26,7 @@ knative_version() { "$REPO_ROOT/.venv/bin/workshop" versions KNATIVE_VERSION; }
 release_url() { echo "https://github.com/knative/$1/releases/download/knative-v$(knative_version)/$2"; }
 
 install_knative() {
-  log "Installing Knative Serving $(knative_version) and Kourier ..."
+  log "$(say 'Installing Knative Serving {version} and Kourier ...' version="$(knative_version)")"
   apply "$(release_url serving serving-crds.yaml)"
   kubectl wait --for=condition=Established crd --all --timeout=60s >&2
   apply "$(release_url serving serving-core.yaml)"
@@ -41,7 +41,7 @@ install_knative() {
 # pinned source (sim.py finds them). config-network comes with Kourier's networking release
 # on a real cluster; here it starts empty, and configure_knative fills it the same way.
 install_knative_sim() {
-  log "Sim cluster: installing what it can hold of Knative Serving (configuration only, no controllers)."
+  log "$(say 'Sim cluster: installing what it can hold of Knative Serving (configuration only, no controllers).')"
   local files
   files="$("$REPO_ROOT/.venv/bin/python" "$LAB_DIR/sim.py" files)" || exit 2
   local file args=()
@@ -63,7 +63,7 @@ knative_installed() { kubectl get namespace "$KNATIVE_NAMESPACE" >/dev/null 2>&1
 
 install() {
   if knative_installed; then
-    log "Knative Serving is already installed in $KNATIVE_NAMESPACE."
+    log "$(say 'Knative Serving is already installed in {namespace}.' namespace="$KNATIVE_NAMESPACE")"
   elif on_sim; then
     install_knative_sim
   else
@@ -84,14 +84,14 @@ deploy() {
   install
   apply "$LAB_DIR/manifests/namespace-serverless.yaml"
   if kubectl -n "$NAMESPACE" get ksvc invoice >/dev/null 2>&1; then
-    log "invoice is already deployed: leaving it as it is (make reset-6 starts over)."
+    log "$(say 'invoice is already deployed: leaving it as it is (make reset-6 starts over).')"
   else
     apply "$LAB_DIR/start/service-invoice.yaml"
   fi
   wait_ready
   log ""
-  log "Level 6 is deployed: Knative Serving with Kourier, and invoice in namespace $NAMESPACE."
-  log "Next: kubectl -n $NAMESPACE get ksvc,revisions; make check-6 shows what is still to do."
+  log "$(say 'Level 6 is deployed: Knative Serving with Kourier, and invoice in namespace {namespace}.' namespace="$NAMESPACE")"
+  log "$(say 'Next: kubectl -n {namespace} get ksvc,revisions; make check-6 shows what is still to do.' namespace="$NAMESPACE")"
 }
 
 solve() {
@@ -107,7 +107,7 @@ solve() {
   apply "$LAB_DIR/manifests/app-loadgen.yaml"
   on_sim || kubectl -n "$NAMESPACE" rollout status deployment/loadgen --timeout="$ROLLOUT_TIMEOUT" >&2
   log ""
-  log "Level 6 is solved. make check-6 should now pass."
+  log "$(say 'Level 6 is solved. make check-6 should now pass.')"
 }
 
 reset() {
@@ -118,14 +118,14 @@ reset() {
   fi
   kubectl wait --for=delete "namespace/$NAMESPACE" --timeout=180s >/dev/null 2>&1 || true
   if kubectl get namespace "$NAMESPACE" >/dev/null 2>&1; then
-    log "Namespace $NAMESPACE is still being deleted: kubectl get namespace $NAMESPACE -o yaml says why."
+    log "$(say 'Namespace {namespace} is still being deleted: kubectl get namespace {namespace} -o yaml says why.' namespace="$NAMESPACE")"
     exit 1
   fi
   if [[ "${KNATIVE:-}" == keep ]]; then
-    log "Level 6 is reset: namespace $NAMESPACE is gone; Knative Serving is kept (KNATIVE=keep)."
+    log "$(say 'Level 6 is reset: namespace {namespace} is gone; Knative Serving is kept (KNATIVE=keep).' namespace="$NAMESPACE")"
     return
   fi
-  log "Level 6 is reset: namespace $NAMESPACE and Knative Serving are gone."
+  log "$(say 'Level 6 is reset: namespace {namespace} and Knative Serving are gone.' namespace="$NAMESPACE")"
 }
 
 uninstall_knative() {

@@ -26,7 +26,7 @@ context_of() {
   case "$1" in
     east) echo "$EAST_CONTEXT" ;;
     west) echo "$WEST_CONTEXT" ;;
-    *) log "unknown cluster '$1'"; exit 2 ;;
+    *) log "$(say "unknown cluster '{cluster}'" cluster="$1")"; exit 2 ;;
   esac
 }
 
@@ -39,7 +39,7 @@ guard_both() {
   local cluster
   for cluster in "${CLUSTERS[@]}"; do
     "$REPO_ROOT/.venv/bin/workshop" guard --context "$(context_of "$cluster")" >&2 || {
-      log "Level 7 needs both clusters: make cluster-east cluster-west (contexts $EAST_CONTEXT and $WEST_CONTEXT)."
+      log "$(say 'Level 7 needs both clusters: make cluster-east cluster-west (contexts {east} and {west}).' east="$EAST_CONTEXT" west="$WEST_CONTEXT")"
       exit 3
     }
   done
@@ -50,7 +50,8 @@ node_ip() {
   local ip
   ip="$(k "$1" get nodes -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')"
   if [[ -z "$ip" ]]; then
-    log "The first node of $(context_of "$1") reports no InternalIP: is the cluster up? (kubectl --context $(context_of "$1") get nodes -o wide)"
+    log "$(say 'The first node of {context} reports no InternalIP: is the cluster up? (kubectl --context {context} get nodes -o wide)' \
+      context="$(context_of "$1")")"
     exit 2
   fi
   echo "$ip"
@@ -85,7 +86,7 @@ install_cacerts() {
 install_istio() {
   local cluster="$1" networks="$2" istioctl
   local files=("$LAB_DIR/install/istio-$cluster.yaml" "$networks")
-  log "Installing Istio in $cluster (multi-primary, network-$cluster) ..."
+  log "$(say 'Installing Istio in {cluster} (multi-primary, network-{cluster}) ...' cluster="$cluster")"
   istioctl="$(find_istioctl lab-7)"
   "$istioctl" install --context "$(context_of "$cluster")" -y -f "${files[0]}" -f "${files[1]}" >&2
   "$istioctl" install --context "$(context_of "$cluster")" -y -f "$LAB_DIR/install/eastwest-gateway-$cluster.yaml" >&2
@@ -110,8 +111,8 @@ deploy() {
     k "$cluster" apply -f "$LAB_DIR/manifests/namespace-workshop.yaml" >&2
   done
   log ""
-  log "Level 7 is deployed: Istio multi-primary in $EAST_CONTEXT and $WEST_CONTEXT, one root CA, east-west gateways."
-  log "Next: the remote secrets (step 3). make check-7 shows what is still to do."
+  log "$(say 'Level 7 is deployed: Istio multi-primary in {east} and {west}, one root CA, east-west gateways.' east="$EAST_CONTEXT" west="$WEST_CONTEXT")"
+  log "$(say 'Next: the remote secrets (step 3). make check-7 shows what is still to do.')"
 }
 
 # Let `from`'s istiod read `to`'s API server: a kubeconfig for Istio's reader account in `to`,
@@ -138,10 +139,10 @@ calls_reach_west() {
   if k east -n "$NAMESPACE" get destinationrule account >/dev/null 2>&1; then
     return 0
   fi
-  log "Calling account from east's loadgen until west answers (step 4) ..."
+  log "$(say "Calling account from east's loadgen until west answers (step 4) ...")"
   until k east get --raw "$calls" 2>/dev/null | grep -q '"west/'; do
     if ((SECONDS > deadline)); then
-      log "No call from east reached west's account in 120 s: make check-7 says which part of the path is missing."
+      log "$(say "No call from east reached west's account in 120 s: make check-7 says which part of the path is missing.")"
       return 1
     fi
     sleep 2
@@ -170,7 +171,7 @@ solve() {
     k "$cluster" apply -f "$LAB_DIR/manifests/destination-rule-account-failover.yaml" >&2
   done
   log ""
-  log "Level 7 is solved. make check-7 should now pass."
+  log "$(say 'Level 7 is solved. make check-7 should now pass.')"
 }
 
 reset() {
@@ -180,7 +181,7 @@ reset() {
   [[ "${ISTIO:-}" == keep ]] || namespaces+=("$ISTIO_NAMESPACE")
   for cluster in "${CLUSTERS[@]}"; do
     if ! k "$cluster" get namespace >/dev/null 2>&1; then
-      log "Cluster $cluster ($(context_of "$cluster")) does not answer: nothing to reset there."
+      log "$(say 'Cluster {cluster} ({context}) does not answer: nothing to reset there.' cluster="$cluster" context="$(context_of "$cluster")")"
       continue
     fi
     k "$cluster" -n "$ISTIO_NAMESPACE" delete secret -l istio/multiCluster=true --ignore-not-found >&2
@@ -193,17 +194,18 @@ reset() {
     for namespace in "${namespaces[@]}"; do
       k "$cluster" wait --for=delete "namespace/$namespace" --timeout=180s >/dev/null 2>&1 || true
       if k "$cluster" get namespace "$namespace" >/dev/null 2>&1; then
-        log "Namespace $namespace is still being deleted in $cluster: kubectl --context $(context_of "$cluster") get namespace $namespace -o yaml says why."
+        log "$(say 'Namespace {namespace} is still being deleted in {cluster}: kubectl --context {context} get namespace {namespace} -o yaml says why.' \
+          namespace="$namespace" cluster="$cluster" context="$(context_of "$cluster")")"
         exit 1
       fi
     done
   done
   if [[ "${ISTIO:-}" == keep ]]; then
-    log "Level 7 is reset: namespace $NAMESPACE and the remote secrets are gone; Istio is kept (ISTIO=keep)."
+    log "$(say 'Level 7 is reset: namespace {namespace} and the remote secrets are gone; Istio is kept (ISTIO=keep).' namespace="$NAMESPACE")"
     return
   fi
   rm -rf "$STATE_DIR"
-  log "Level 7 is reset: namespace $NAMESPACE, the remote secrets, Istio and the CA files are gone."
+  log "$(say 'Level 7 is reset: namespace {namespace}, the remote secrets, Istio and the CA files are gone.' namespace="$NAMESPACE")"
 }
 
 uninstall_istio() {

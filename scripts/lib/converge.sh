@@ -11,7 +11,7 @@ converge() {
   local attempt
   for attempt in 1 2 3; do  # a controller may write the object between kubectl's read and write
     kubectl replace --save-config "$@" >&2 && return 0
-    log "kubectl replace failed (attempt $attempt of 3), trying again."
+    log "$(say 'kubectl replace failed (attempt {attempt} of 3), trying again.' attempt="$attempt")"
     sleep 1
   done
   return 1

@@ -29,7 +29,7 @@ find_istioctl() {
       return 0
     fi
   done
-  log "istioctl $version is not installed: download Istio $version into the workshop folder" \
-      "(curl -L https://istio.io/downloadIstio | ISTIO_VERSION=$version sh -), as the Level 5 page says, then run make $target again."
+  log "$(say 'istioctl {version} is not installed: download Istio {version} into the workshop folder (curl -L https://istio.io/downloadIstio | ISTIO_VERSION={version} sh -), as the Level 5 page says, then run make {target} again.' \
+      version="$version" target="$target")"
   exit 2
 }

@@ -273,8 +273,8 @@ def helm(kubeconfig: Path, *args: str, check: bool = True) -> subprocess.Complet
 def solve_helm(kubeconfig: Path) -> str:
     """lab.sh's Helm part of `make solve-4`, as scripts/lab.sh runs it."""
     folder = REPO_ROOT / "labs" / "04-release"
-    converge = REPO_ROOT / "scripts" / "lib" / "converge.sh"
-    program = f'source "{converge}"; source "{folder / "lab.sh"}"; need_helm; solve_helm'
+    say, converge = REPO_ROOT / "scripts" / "lib" / "say.sh", REPO_ROOT / "scripts" / "lib" / "converge.sh"
+    program = f'source "{say}"; source "{converge}"; source "{folder / "lab.sh"}"; need_helm; solve_helm'
     done = subprocess.run(["bash", "-c", program], capture_output=True, text=True, timeout=600, cwd=REPO_ROOT,
                           env={**env_for(kubeconfig), "REPO_ROOT": str(REPO_ROOT), "LAB_DIR": str(folder)})
     assert done.returncode == 0, done.stderr

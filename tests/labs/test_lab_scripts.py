@@ -19,7 +19,7 @@ pytestmark = pytest.mark.cluster
 def lab_function(level: str, script: str, kubeconfig: Path, **env: str) -> subprocess.CompletedProcess:
     """Run ``script`` in bash with level ``level``'s lab.sh sourced, as scripts/lab.sh sources it."""
     folder = REPO_ROOT / "labs" / level
-    program = f'source "{folder / "lab.sh"}"; {script}'
+    program = f'source "{REPO_ROOT / "scripts" / "lib" / "say.sh"}"; source "{folder / "lab.sh"}"; {script}'
     return subprocess.run(["bash", "-c", program], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT,
                           env={**env_for(kubeconfig), "REPO_ROOT": str(REPO_ROOT), "LAB_DIR": str(folder), **env})
 

@@ -368,6 +368,129 @@ def test_doctor_usage_and_lab_script_messages_speak_japanese(tmp_path: Path):
     assert said.returncode == 2 and "不明なアクション'undo'です" in said.stderr, said.stderr
 
 
+# -- The lab scripts' messages ---------------------------------------------------------------
+
+LAB_SCRIPTS = [REPO_ROOT / "scripts" / "lab.sh", *sorted((REPO_ROOT / "scripts" / "lib").glob("*.sh")),
+               *sorted(REPO_ROOT.glob("labs/*/lab.sh"))]
+# Lines of those scripts that print English prose without `say`, on purpose: none today. An entry
+# is "path: the line, stripped", with a comment saying why it must stay raw. A line that prints a
+# value (a URL, a name, command output) has no prose and needs no entry.
+RAW_PROSE: set[str] = set()
+PRINTS = re.compile(r"""(?:^|[;&|{()]|\bthen|\belse|\bdo)\s*(?:log|echo)\s+(["'].*)""")
+THROUGH_SAY = re.compile(r"""^"\s*\$\(say\s""")
+TWO_WORDS = re.compile(r"[A-Za-z]{2,}[,.:;!?']*\s+\(?[A-Za-z]{2,}")
+
+
+def without_expansions(text: str) -> str:
+    """``text`` without its $(...), ${...} and $NAME: what is left is what the script wrote out."""
+    out, index = [], 0
+    while index < len(text):
+        if text.startswith(("$(", "${"), index):
+            opening = text[index + 1]
+            closing, depth, index = {"(": ")", "{": "}"}[opening], 1, index + 2
+            while index < len(text) and depth:  # nested: "$(context_of "$(other)")"
+                depth += {opening: 1, closing: -1}.get(text[index], 0)
+                index += 1
+            continue
+        name = re.match(r"\$(?:[A-Za-z_]\w*|[0-9*@#?])", text[index:])
+        if name:
+            index += name.end()
+            continue
+        out.append(text[index])
+        index += 1
+    return "".join(out)
+
+
+def arguments(text: str) -> str:
+    """The start of ``text`` up to the end of its command (; | & > or a closing parenthesis,
+    outside quotes and $(...)): the words log or echo prints."""
+    stack, index = [], 0
+    while index < len(text):
+        char, top = text[index], stack[-1] if stack else None
+        if top == "'":
+            if char == "'":
+                stack.pop()
+        elif char == "\\":
+            index += 1
+        elif top == '"':
+            if char == '"':
+                stack.pop()
+            elif text.startswith("$(", index):
+                stack.append("$(")
+                index += 1
+        elif char in "\"'":
+            stack.append(char)
+        elif char == "(":
+            stack.append(char)
+        elif char == ")":
+            if not stack:
+                break
+            stack.pop()
+        elif top is None and char in ";|&>":
+            break
+        index += 1
+    return text[:index]
+
+
+def raw_prose(path: Path, root: Path = REPO_ROOT) -> list[str]:
+    """The logical lines of ``path`` that print English prose with log/echo, not through say."""
+    found, pending = [], ""
+    for line in path.read_text().splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        if line.endswith("\\"):  # a command continued on the next line is one line
+            pending += line[:-1] + " "
+            continue
+        logical, pending = (pending + line).strip(), ""
+        for match in PRINTS.finditer(logical):
+            printed = arguments(match.group(1))
+            if not THROUGH_SAY.match(printed) and TWO_WORDS.search(without_expansions(printed)):
+                found.append(f"{path.relative_to(root)}: {logical}")
+    return found
+
+
+def test_every_message_of_the_lab_scripts_goes_through_say():
+    """labs/*/lab.sh and scripts/lib/*.sh print their one-line messages as log "$(say '...' name=value)",
+    so the catalog has them and a Japanese learner reads them in Japanese."""
+    prose = [line for path in LAB_SCRIPTS for line in raw_prose(path) if line not in RAW_PROSE]
+    assert prose == [], "print these through say (scripts/lib/say.sh):\n" + "\n".join(prose)
+
+
+def test_the_prose_finder_finds_raw_messages_and_leaves_values_and_say_alone(tmp_path: Path):
+    script = tmp_path / "lab.sh"
+    script.write_text('log "Level $N is reset: namespace ${NS:-workshop} is gone."\n'
+                      'log "unknown cluster \'$1\'"; exit 2\n'
+                      '  log "first half of a message" \\\n      "$(version_of X)"\n'
+                      'echo "https://github.com/knative/$1/releases/download/knative-v$(knative_version)/$2"\n'
+                      'echo "${MANIFEST:-https://example.com/$(version_of V)/components.yaml}"\n'
+                      'east) echo "$EAST_CONTEXT" ;;\n'
+                      'if command -v docker >/dev/null; then echo "$name"; return; fi\n'
+                      'log "$(say \'Level {n} is reset.\' n="$(level_of "$1")")"\n'
+                      '# log "a comment is not printed"\n'
+                      '*) log "ISTIO=${ISTIO} is not understood: use make reset-5."; exit 2 ;;\n')
+    found = [line.removeprefix("lab.sh: ") for line in raw_prose(script, tmp_path)]
+    assert found == ['log "Level $N is reset: namespace ${NS:-workshop} is gone."',
+                     'log "unknown cluster \'$1\'"; exit 2', 'log "first half of a message"        "$(version_of X)"',
+                     '*) log "ISTIO=${ISTIO} is not understood: use make reset-5."; exit 2 ;;']
+
+
+def test_a_lab_script_message_speaks_japanese_or_english_exactly():
+    """One converted message, through the command the lab scripts call."""
+    message, field = "Level 2 is reset: namespace {namespace} is gone.", "namespace=workshop"
+    ja = workshop("lab", "say", message, field, lang="ja")
+    assert (ja.returncode, ja.stdout) == (0, "レベル2をリセットしました: Namespace workshopは削除されました。\n"), ja.stderr
+    en = workshop("lab", "say", message, field, lang="en")
+    assert (en.returncode, en.stdout) == (0, "Level 2 is reset: namespace workshop is gone.\n"), en.stderr
+
+
+def test_say_fills_in_the_english_when_the_workshop_command_does_not_answer():
+    program = (f'source "{REPO_ROOT / "scripts" / "lib" / "say.sh"}"; '
+               "say 'Namespace {namespace} is still being deleted in {cluster}.' namespace='a&b' cluster=east")
+    done = subprocess.run(["bash", "-c", program], capture_output=True, text=True, timeout=30,
+                          env={**os.environ, "WORKSHOP": "/bin/false"})
+    assert done.stdout == "Namespace a&b is still being deleted in east.\n", done.stderr
+
+
 def test_a_message_without_a_translation_stays_english(monkeypatch):
     japanese(monkeypatch)
     assert i18n._("a sentence no catalog has") == "a sentence no catalog has"
