@@ -10,7 +10,7 @@ set -uo pipefail
 pytest="$1"
 shift
 APP=(tests/app services)
-BESIDE=(tests/labs/test_level5_real_mesh.py tests/docs/test_level5_page.py tests/labs/test_level7.py tests/sim/test_real_mesh.py)
+BESIDE=(tests/labs/test_level5_real_mesh.py tests/docs/test_level5_page.py tests/labs/test_requirements_mesh.py tests/labs/test_level7.py tests/sim/test_real_mesh.py)
 
 if [[ $# -gt 0 || "${TEST_PROCESSES:-2}" == 1 ]]; then
   exec "$pytest" "$@"

@@ -9,8 +9,11 @@ controllers) and named when not (Kourier, Knative's revision pods). The kind clu
 components (control plane, CoreDNS, kindnet) are read from the pinned sources of kubeadm and
 kind. The table is written to labs/00-setup/requirements.md, which level 0 includes.
 
-    $ workshop requirements --sim 5              # measure and print the table
-    $ workshop requirements --sim 5 --write      # ... and rewrite labs/00-setup/requirements.md
+    $ workshop requirements --sim 5 --mesh-sim 7           # measure and print the table
+    $ workshop requirements --sim 5 --mesh-sim 7 --write   # ... and rewrite labs/00-setup/requirements.md
+
+Level 5 is measured on a real-mesh sim (``--mesh-sim``: real nodes, where `make lab-5` installs
+Istio and istiod's webhook injects the sidecars, as on kind); the other levels on a KWOK sim.
 
 How a pod counts (what the scheduler reserves, Kubernetes' own rule): the larger of
 
@@ -46,7 +49,10 @@ OUTPUT = REPO_ROOT / "labs" / "00-setup" / "requirements.md"
 LAPTOP_DATA = REPO_ROOT / "labs" / "00-setup" / "laptop.json"
 KIND_CONFIG = REPO_ROOT / "labs" / "00-setup" / "kind-cluster.yaml"
 MEASURED_LEVELS = (2, 3, 4, 5, 6)
-SIM_LABEL = "a sim cluster (a real API server, KWOK nodes)"
+# Levels whose lab needs pods that really run (istiod's injection webhook): measured on real nodes.
+MESH_LEVELS = (5,)
+SIM_LABEL = ("sim clusters (a real API server): KWOK nodes for levels 2–4 and 6, two real nodes with "
+             "real Istio for level 5")
 LAB_TIMEOUT = 1200.0        # seconds for one `scripts/lab.sh ACTION N`
 SETTLE_TIMEOUT = 180.0      # seconds for terminating pods to go
 RESOURCES = ("cpu", "memory")
@@ -138,9 +144,14 @@ def _env(kubeconfig: Path | None = None) -> dict[str, str]:
     return env
 
 
+# The release mirror's proxy while measuring on a sim (measure_levels): a lab's release URLs
+# (Argo CD's install.yaml, metrics-server's manifest) served from disk, as the page runner does.
+MIRROR_ENV: dict[str, str] = {}
+
+
 def lab(action: str, level: int, kubeconfig: Path, log) -> None:
     extra = {"reset": RESET_ENV, "solve": SOLVE_ENV}.get(action, {}).get(level, {})
-    env = {**_env(kubeconfig), **extra}
+    env = {**_env(kubeconfig), **MIRROR_ENV, **extra}
     started = time.monotonic()
     done = subprocess.run([str(REPO_ROOT / "scripts" / "lab.sh"), action, str(level)], capture_output=True,
                           text=True, env=env, timeout=LAB_TIMEOUT, cwd=REPO_ROOT)
@@ -417,22 +428,57 @@ def render(levels: list[Level], components: list[Component], sim_label: str) -> 
     return "\n".join(lines)
 
 
-def measure(kubeconfig: Path, levels=MEASURED_LEVELS, sim_label: str = "the sim cluster", log=print) -> str:
-    return render(*measure_levels(kubeconfig, levels, log), sim_label)
+def measure(kubeconfig: Path, levels=MEASURED_LEVELS, sim_label: str = "the sim cluster", log=print,
+            mesh_kubeconfig: Path | None = None) -> str:
+    return render(*measure_levels(kubeconfig, levels, log, mesh_kubeconfig), sim_label)
 
 
-def measure_levels(kubeconfig: Path, levels=MEASURED_LEVELS, log=print) -> tuple[list[Level], list[Component]]:
+def cluster_for(level: int, kubeconfig: Path, mesh_kubeconfig: Path | None) -> Path:
+    return mesh_kubeconfig if level in MESH_LEVELS and mesh_kubeconfig is not None else kubeconfig
+
+
+def measure_levels(kubeconfig: Path, levels=MEASURED_LEVELS, log=print,
+                   mesh_kubeconfig: Path | None = None) -> tuple[list[Level], list[Component]]:
+    import tempfile
+
+    from workshop.sim.mirror import Mirror
+
     versions = all_versions()
-    # Start from a cluster without any level: what an earlier run left (Istio stays installed
+    with tempfile.TemporaryDirectory(prefix="requirements-mirror-") as folder, Mirror(Path(folder)) as mirror:
+        MIRROR_ENV.update(mirror.env())
+        try:
+            return _measure_levels(kubeconfig, levels, log, mesh_kubeconfig, versions)
+        finally:
+            MIRROR_ENV.clear()
+
+
+def _measure_levels(kubeconfig: Path, levels, log, mesh_kubeconfig: Path | None,
+                    versions: dict[str, str]) -> tuple[list[Level], list[Component]]:
+    # Start from clusters without any level: what an earlier run left (Istio stays installed
     # after a plain reset-5) would count as "already there" and vanish from its level's row.
     # Level 5's reset puts level 2's app back, so level 2 goes last.
-    for level in [*sorted(set(levels) | {5}, reverse=True), 2]:
-        lab("reset", level, kubeconfig, log)
+    for cluster in dict.fromkeys(cluster_for(level, kubeconfig, mesh_kubeconfig) for level in levels):
+        on_it = [level for level in levels if cluster_for(level, kubeconfig, mesh_kubeconfig) == cluster]
+        for level in [*sorted(set(on_it) - {2}, reverse=True), 2]:
+            lab("reset", level, cluster, log)
     results = []
     for level in levels:
-        results.append(measure_level(level, kubeconfig, versions, log))
+        results.append(measure_level(level, cluster_for(level, kubeconfig, mesh_kubeconfig), versions, log))
         log(f"requirements: level {level} pods={results[-1].pods} namespaces={results[-1].namespaces}")
     return results, kind_components(versions)
+
+
+def rows_of(table: str, levels) -> list[str]:
+    """The lines of a rendered table that belong to ``levels``: their rows and their notes (a test
+    measuring some levels compares only those)."""
+    wanted = {str(level) for level in levels}
+    found = []
+    for line in table.splitlines():
+        row = re.match(r"\| (\d)\*? \|", line)
+        note = re.match(r"(?:\\\* )?Level (\d) (?:includes|does not include) ", line)
+        if (row or note) and (row or note).group(1) in wanted:
+            found.append(line)
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -440,24 +486,36 @@ def main(argv: list[str] | None = None) -> int:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--sim", type=int, help="measure on sim cluster N (it must be up: make sim-up SIM=N)")
     where.add_argument("--kubeconfig", type=Path, help="measure on this cluster (a local one: it is changed)")
+    parser.add_argument("--mesh-sim", type=int,
+                        help="with --sim: measure level 5 on this real-node sim (make sim-up NODES=real SIM=M)")
     parser.add_argument("--write", action="store_true", help=f"rewrite {OUTPUT.relative_to(REPO_ROOT)}")
     parser.add_argument("--levels", default=",".join(map(str, MEASURED_LEVELS)), help="comma-separated, default %(default)s")
     args = parser.parse_args(argv)
 
     from workshop.kubecontext import guard
 
+    levels = [int(n) for n in args.levels.split(",") if n]
+    mesh_kubeconfig = None
     if args.sim is not None:
         from workshop.sim.cluster import Sim
 
         kubeconfig, label = Sim(args.sim).kubeconfig, SIM_LABEL
+        if any(level in MESH_LEVELS for level in levels):
+            if args.mesh_sim is None:
+                print("requirements: level 5 installs Istio, whose injection webhook needs real nodes: give a "
+                      "real-node sim with --mesh-sim M (make sim-up NODES=real SIM=M), or leave 5 out of --levels",
+                      file=sys.stderr)
+                return 2
+            mesh_kubeconfig = Sim(args.mesh_sim).kubeconfig
     else:
         kubeconfig, label = args.kubeconfig, "a cluster"
-    os.environ["KUBECONFIG"] = str(kubeconfig)
-    if guard() != 0:       # lab-N changes the cluster: never a non-local one
-        return 3
-    levels = [int(n) for n in args.levels.split(",") if n]
+    for cluster in dict.fromkeys(path for path in (kubeconfig, mesh_kubeconfig) if path is not None):
+        os.environ["KUBECONFIG"] = str(cluster)
+        if guard() != 0:       # lab-N changes the cluster: never a non-local one
+            return 3
     try:
-        results, components = measure_levels(kubeconfig, levels, log=lambda line: print(line, file=sys.stderr, flush=True))
+        results, components = measure_levels(kubeconfig, levels, log=lambda line: print(line, file=sys.stderr, flush=True),
+                                             mesh_kubeconfig=mesh_kubeconfig)
     except (RuntimeError, subprocess.TimeoutExpired) as error:
         print(f"requirements: {error}", file=sys.stderr)
         return 1

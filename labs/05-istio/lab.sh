@@ -211,4 +211,6 @@ uninstall_istio() {
   istioctl="$(find_istioctl lab-5)"
   "$istioctl" uninstall --purge -y >&2
   kubectl delete namespace "$ISTIO_NAMESPACE" --ignore-not-found >&2
+  # istiod copied its root certificate (and revocation list) into every namespace; uninstall leaves them.
+  kubectl delete configmap --all-namespaces -l istio.io/config=true --ignore-not-found >&2
 }

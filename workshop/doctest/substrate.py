@@ -29,9 +29,6 @@ REAL_NODE_LEVELS = frozenset({2, 3})
 REAL_MESH_LEVELS = frozenset({5})
 # Pages no CI run executes, and why (said by the test that skips them and by `make doc-coverage`).
 NOT_RUN_LEVELS = {
-    5: "level 5's page runs on the real mesh (`python -m workshop.doctest run --sim 6 --levels 5`), but not yet "
-       "to its end: after the testers' route is applied, the page's next curl still gets v1 (the route reaches "
-       "the sidecars seconds later), and the blocks after it wait for the same fix",
     7: "level 7's page needs two real meshes joined on one network (make lab-7 installs Istio in both "
        "with istioctl; workshop/sim/multicluster.py makes the pair, tests/labs/test_level7.py runs the lab "
        "on it); it runs again once the page runner prepares the pair",

@@ -314,8 +314,8 @@ class Sim:
         self.state_file.write_text(json.dumps({"ports": ports, "context": self.context, **extra_state}, indent=2))
         return ports, component_kubeconfigs
 
-    def _install_crds_and(self, documents: list[dict], everyone: list[Process]) -> None:
-        documents = documents + [document for path in crds.crd_files() for document in _load_yaml(path.read_text())]
+    def _install_crds_and(self, documents: list[dict], everyone: list[Process], istio: bool = True) -> None:
+        documents = documents + [document for path in crds.crd_files(istio) for document in _load_yaml(path.read_text())]
         self._apply(documents, everyone)
         self._wait("every CRD is Established", self.crds_established, everyone)
 
@@ -377,7 +377,7 @@ class Sim:
                                 {"provisioner": images["storage-provisioner"], "helper": images["storage-helper"]}) \
             + netpol.documents(images["netpol"])
         self._apply_with_kubectl(binaries["kubectl"], addon_documents, everyone)
-        self._install_crds_and([], everyone)
+        self._install_crds_and([], everyone, istio=False)  # as kind: Istio's come with `make lab-5`
         self._wait(f"{len(nodes)} real nodes are Ready", lambda: self.ready_nodes() >= len(nodes), everyone)
         self._wait("CoreDNS is available", self.dns_available, everyone)
         # Policies are enforced from the start, as on kind: kube-network-policies listens on both nodes.

@@ -19,12 +19,15 @@ KNATIVE_SERVING = "knative.dev/serving"
 KNATIVE_CRDS = "config/core/300-resources"
 
 
-def crd_files() -> list[Path]:
-    """Every CRD manifest to apply, Istio first, then Knative Serving (one file per CRD)."""
+def crd_files(istio: bool = True) -> list[Path]:
+    """Every CRD manifest to apply, Istio first, then Knative Serving (one file per CRD).
+
+    ``istio=False`` for real nodes: there `make lab-5` installs Istio with istioctl, as on kind,
+    whose cluster has no Istio CRD before it (and `istioctl uninstall --purge` removes them)."""
     versions = all_versions()
-    istio = module_dir(ISTIO_API, versions["ISTIO_API_MODULE"]) / ISTIO_CRDS
     knative = sorted((module_dir(KNATIVE_SERVING, versions["KNATIVE_SERVING_MODULE"]) / KNATIVE_CRDS).glob("*.yaml"))
-    files = [istio, *knative]
+    files = [module_dir(ISTIO_API, versions["ISTIO_API_MODULE"]) / ISTIO_CRDS] if istio else []
+    files += knative
     missing = [str(path) for path in files if not path.is_file()]
     if missing or not knative:
         raise FileNotFoundError(f"CRD manifests not found where the pinned modules should have them: {missing or KNATIVE_CRDS}")
