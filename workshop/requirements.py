@@ -507,6 +507,11 @@ def main(argv: list[str] | None = None) -> int:
                       file=sys.stderr)
                 return 2
             mesh_kubeconfig = Sim(args.mesh_sim).kubeconfig
+            # What a learner has before `make lab-5`: Istio's release folder, the images in the nodes.
+            from workshop.sim import istio_release, mesh
+
+            mesh.prepare_for_lab(Sim(args.mesh_sim))
+            os.environ.update(istio_release.learner_env())
     else:
         kubeconfig, label = args.kubeconfig, "a cluster"
     for cluster in dict.fromkeys(path for path in (kubeconfig, mesh_kubeconfig) if path is not None):
