@@ -6,7 +6,9 @@ The same interface as storage.Database (transaction(), query(), ping(), close())
 services write their SQL once, with ``?`` placeholders, for both. What changes with replicas:
 
 - the schema and the seed are made once, under an advisory lock, however many replicas start
-  together (CREATE TABLE IF NOT EXISTS alone races in the catalog);
+  together (CREATE TABLE IF NOT EXISTS alone races in the catalog), and as soon as the database
+  answers: a service started before its database (a first deploy) runs, answers 503 "storage
+  unavailable" and /readyz 503 meanwhile, instead of crashing in a loop;
 - ids come from the database's sequences, so they are unique across replicas;
 - a transaction is READ COMMITTED: a service that reads then writes a row locks it first
   (see account.data.post), and a unique violation between two replicas is retried (run()).
@@ -15,6 +17,7 @@ The password comes from PGPASSWORD (a Secret), which libpq reads itself: the URL
 psycopg cooperates with gevent on its own (from 3.1.14): a query blocks a greenlet, not the worker.
 """
 
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -69,14 +72,31 @@ class PostgresDatabase:
 
     def __init__(self, url: str, schema: str, seed: Callable[[Connection], None]):
         self.url = url
+        self._schema, self._seed = schema, seed
+        self._prepared = False
+        self._prepare_lock = threading.Lock()
         self._pool = ConnectionPool(self._open, lambda conn: conn.raw.close(), self._reusable, self.MAX_IDLE)
         self._slots = threading.BoundedSemaphore(self.MAX_OPEN)
-        with self.transaction() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
-            conn.raw.execute(schema + "\nCREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);")
-            if conn.execute("SELECT 1 FROM meta WHERE key = 'seeded'").fetchone() is None:
-                seed(conn)
-                conn.execute("INSERT INTO meta (key, value) VALUES ('seeded', 'yes')")
+        try:
+            self._prepare()
+        except Unavailable as error:
+            logging.getLogger(__name__).warning(
+                "the database does not answer yet (%s): storage answers 503 until it does", str(error).strip())
+
+    def _prepare(self) -> None:
+        """The schema and the seed, once, before the first use (raises Unavailable while the database is down)."""
+        if self._prepared:
+            return
+        with self._prepare_lock:
+            if self._prepared:
+                return
+            with self._transaction() as conn:
+                conn.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+                conn.raw.execute(self._schema + "\nCREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);")
+                if conn.execute("SELECT 1 FROM meta WHERE key = 'seeded'").fetchone() is None:
+                    self._seed(conn)
+                    conn.execute("INSERT INTO meta (key, value) VALUES ('seeded', 'yes')")
+            self._prepared = True
 
     def _open(self) -> Connection:
         raw = psycopg.connect(self.url, autocommit=True, row_factory=dict_row,
@@ -117,6 +137,12 @@ class PostgresDatabase:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
+        self._prepare()
+        with self._transaction() as conn:
+            yield conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
         with self._connection("BEGIN") as (conn, _):
             try:
                 yield conn
@@ -138,11 +164,13 @@ class PostgresDatabase:
 
     def query(self, sql: str, params=()) -> list[dict]:
         """A SELECT (the services never write through query: a SELECT is safe to run twice)."""
+        self._prepare()
         with self._connection(sql, params) as (_, cursor):
             return cursor.fetchall()
 
     def ping(self) -> bool:
         try:
+            self._prepare()
             with self._connection("SELECT 1") as (_, cursor):
                 cursor.fetchone()
             return True

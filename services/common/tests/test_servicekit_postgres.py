@@ -134,3 +134,33 @@ def test_a_database_restart_costs_no_request_a_503(url, server):
         assert db.open_connections == 1
     finally:
         db.close()
+
+
+def test_a_service_started_before_its_database_runs_answers_503_then_serves_once_it_is_up(url, server):
+    """A first deploy starts the service and its database together: the service must not crash in a
+    loop (a Deployment without a readiness probe would flap between Available and not). It answers
+    503 and /readyz 503 until the database answers, then makes the schema and the seed and serves."""
+    import psycopg
+
+    database = url.split("///", 1)[1].split("?", 1)[0]
+    with psycopg.connect(server.url("postgres"), autocommit=True) as admin:
+        admin.execute("ALTER DATABASE \"%s\" WITH ALLOW_CONNECTIONS false" % database)
+    app = build_app("kit", Config(service="kit", database_url=url), openapi={}, schema=SCHEMA,
+                    postgres_schema=SCHEMA, seed=seed)
+
+    @app.get("/count")
+    def count():
+        return {"n": app.extensions["servicekit"].db.query("SELECT n FROM counter")[0]["n"]}
+
+    client = app.test_client()
+    try:
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 503
+        refused = client.get("/count")
+        assert refused.status_code == 503 and refused.get_json()["error"] == "storage unavailable"
+        with psycopg.connect(server.url("postgres"), autocommit=True) as admin:
+            admin.execute("ALTER DATABASE \"%s\" WITH ALLOW_CONNECTIONS true" % database)
+        assert client.get("/readyz").status_code == 200
+        assert client.get("/count").get_json() == {"n": 0}
+    finally:
+        close(app)
