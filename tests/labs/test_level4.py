@@ -28,11 +28,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from labrun import REPO_ROOT, grade, kubectl, lab
 
 from workshop.grading import CheckFailed
 from workshop.grading.kube import Cluster
 from workshop.versions import all_versions
+from workshop.waits import wait_until
 
 LEVEL = 4
 LAB = REPO_ROOT / "labs" / "04-release"
@@ -305,10 +307,27 @@ BROKEN = {
 }
 
 
+def ready_endpoints_of(kubeconfig: Path, service: str, pod_prefix: str) -> int:
+    """Ready endpoints of ``service`` whose pod's name starts with ``pod_prefix`` (what l4-canary counts)."""
+    slices = json.loads(kubectl(kubeconfig, *NS, "get", "endpointslices", "-l", f"kubernetes.io/service-name={service}",
+                                "-o", "json").stdout)["items"]
+    return sum(1 for piece in slices for endpoint in piece.get("endpoints") or []
+               if (endpoint.get("targetRef") or {}).get("name", "").startswith(pod_prefix)
+               and (endpoint.get("conditions") or {}).get("ready", True))
+
+
+def settle_canary_majority(kubeconfig: Path) -> None:
+    # The Deployment is rolled out before the EndpointSlice controller has listed the new pods:
+    # l4-canary counts endpoints, so wait until the three v2 pods are behind the Service.
+    kubectl(kubeconfig, *NS, "rollout", "status", "deployment/account-v2", "--timeout=120s")
+    wait_until("the account Service has 3 ready endpoints of account-v2",
+               lambda: ready_endpoints_of(kubeconfig, "account", "account-v2-") >= 3, timeout=120, interval=1)
+
+
 # What to wait for after a breakage before grading: the broken state must exist (the new
-# pods of a scale-up created and ready), or the check sees the old state and passes.
+# pods of a scale-up created, ready and behind the Service), or the check sees the old state and passes.
 SETTLE = {
-    "canary-majority": [*NS, "rollout", "status", "deployment/account-v2", "--timeout=120s"],
+    "canary-majority": settle_canary_majority,
 }
 
 
@@ -320,7 +339,7 @@ def test_a_broken_state_fails_its_check_with_hint_and_diff(name, solved, tmp_pat
     kubectl(solved, *breakage)
     try:
         if name in SETTLE:
-            kubectl(solved, *SETTLE[name])
+            SETTLE[name](solved)
         graded = grade(LEVEL, solved, tmp_path)
         assert graded.returncode == 1, graded.stdout
         assert graded.by_status()["failed"] == failing, graded.stdout
