@@ -35,6 +35,22 @@ def url(server, request):
     return server.create_database(f"kit_{request.node.name[:40].lower()}")
 
 
+def counting_app(url):
+    """A service on the database at ``url`` with one route, /count, that reads it."""
+    app = build_app("kit", Config(service="kit", database_url=url), openapi={}, schema=SCHEMA,
+                    postgres_schema=SCHEMA, seed=seed)
+
+    @app.get("/count")
+    def count():
+        return {"n": app.extensions["servicekit"].db.query("SELECT n FROM counter")[0]["n"]}
+
+    return app
+
+
+def database_of(url) -> str:
+    return url.split("///", 1)[1].split("?", 1)[0]
+
+
 def test_many_clients_share_a_bounded_pool_and_lose_no_update(url):
     from servicekit.postgres import PostgresDatabase
 
@@ -76,17 +92,11 @@ def test_schema_and_seed_are_made_once_and_a_failed_transaction_rolls_back(url):
 
 
 def test_a_database_that_goes_away_is_503_and_not_ready(url, server):
-    app = build_app("kit", Config(service="kit", database_url=url), openapi={}, schema=SCHEMA,
-                    postgres_schema=SCHEMA, seed=seed)
-
-    @app.get("/count")
-    def count():
-        return {"n": app.extensions["servicekit"].db.query("SELECT n FROM counter")[0]["n"]}
-
+    app = counting_app(url)
     client = app.test_client()
     try:
         assert client.get("/count").get_json() == {"n": 0} and client.get("/readyz").status_code == 200
-        database = url.split("///", 1)[1].split("?", 1)[0]
+        database = database_of(url)
         import psycopg
 
         with psycopg.connect(server.url("postgres"), autocommit=True) as admin:
@@ -122,7 +132,7 @@ def test_a_database_restart_costs_no_request_a_503(url, server):
         t.join(30)
     try:
         assert db.open_connections == 4
-        database = url.split("///", 1)[1].split("?", 1)[0]
+        database = database_of(url)
         with psycopg.connect(server.url("postgres"), autocommit=True) as admin:
             dropped = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                                     "WHERE datname = %s", (database,)).fetchone()[0]
@@ -142,16 +152,10 @@ def test_a_service_started_before_its_database_runs_answers_503_then_serves_once
     503 and /readyz 503 until the database answers, then makes the schema and the seed and serves."""
     import psycopg
 
-    database = url.split("///", 1)[1].split("?", 1)[0]
+    database = database_of(url)
     with psycopg.connect(server.url("postgres"), autocommit=True) as admin:
         admin.execute("ALTER DATABASE \"%s\" WITH ALLOW_CONNECTIONS false" % database)
-    app = build_app("kit", Config(service="kit", database_url=url), openapi={}, schema=SCHEMA,
-                    postgres_schema=SCHEMA, seed=seed)
-
-    @app.get("/count")
-    def count():
-        return {"n": app.extensions["servicekit"].db.query("SELECT n FROM counter")[0]["n"]}
-
+    app = counting_app(url)
     client = app.test_client()
     try:
         assert client.get("/healthz").status_code == 200
