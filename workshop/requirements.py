@@ -144,14 +144,10 @@ def _env(kubeconfig: Path | None = None) -> dict[str, str]:
     return env
 
 
-# The release mirror's proxy while measuring on a sim (measure_levels): a lab's release URLs
-# (Argo CD's install.yaml, metrics-server's manifest) served from disk, as the page runner does.
-MIRROR_ENV: dict[str, str] = {}
-
-
-def lab(action: str, level: int, kubeconfig: Path, log) -> None:
+def lab(action: str, level: int, kubeconfig: Path, log, proxy: dict[str, str] | None = None) -> None:
+    """`scripts/lab.sh ACTION LEVEL`; ``proxy``: the release mirror's environment (measure_levels)."""
     extra = {"reset": RESET_ENV, "solve": SOLVE_ENV}.get(action, {}).get(level, {})
-    env = {**_env(kubeconfig), **MIRROR_ENV, **extra}
+    env = {**_env(kubeconfig), **(proxy or {}), **extra}
     started = time.monotonic()
     done = subprocess.run([str(REPO_ROOT / "scripts" / "lab.sh"), action, str(level)], capture_output=True,
                           text=True, env=env, timeout=LAB_TIMEOUT, cwd=REPO_ROOT)
@@ -320,12 +316,12 @@ def simulated(kubeconfig: Path) -> bool:
     return done.returncode == 0 and bool(done.stdout.strip())
 
 
-def measure_level(level: int, kubeconfig: Path, versions: dict[str, str], log) -> Level:
+def measure_level(level: int, kubeconfig: Path, versions: dict[str, str], log, proxy: dict[str, str]) -> Level:
     # Only the pods the level adds count: kube-system on kind (counted from the sources below)
     # and whatever else already runs (another test's namespace) are left out.
     before = {pod["metadata"]["uid"] for pod in settle(kubeconfig)}
-    lab("deploy", level, kubeconfig, log)
-    lab("solve", level, kubeconfig, log)
+    lab("deploy", level, kubeconfig, log, proxy)
+    lab("solve", level, kubeconfig, log, proxy)
     result = Level(level, extras=extras_for(level, versions) if simulated(kubeconfig) else [])
     for pod in settle(kubeconfig):
         if pod["metadata"]["uid"] in before:
@@ -334,11 +330,11 @@ def measure_level(level: int, kubeconfig: Path, versions: dict[str, str], log) -
         result.measured.add(pod_figures(pod["spec"]))
         namespace = pod["metadata"]["namespace"]
         result.namespaces[namespace] = result.namespaces.get(namespace, 0) + 1
-    lab("reset", level, kubeconfig, log)
+    lab("reset", level, kubeconfig, log, proxy)
     if level != 2:
         # Level 5's reset puts level 2's app back as it was; remove it with level 2's own reset,
         # so that the next level is measured alone.
-        lab("reset", 2, kubeconfig, log)
+        lab("reset", 2, kubeconfig, log, proxy)
     settle(kubeconfig)
     return result
 
@@ -444,26 +440,24 @@ def measure_levels(kubeconfig: Path, levels=MEASURED_LEVELS, log=print,
     from workshop.sim.mirror import Mirror
 
     versions = all_versions()
+    # A lab's release URLs (Argo CD's install.yaml, metrics-server's manifest) served from disk,
+    # as the page runner does: the sims reach no other host.
     with tempfile.TemporaryDirectory(prefix="requirements-mirror-") as folder, Mirror(Path(folder)) as mirror:
-        MIRROR_ENV.update(mirror.env())
-        try:
-            return _measure_levels(kubeconfig, levels, log, mesh_kubeconfig, versions)
-        finally:
-            MIRROR_ENV.clear()
+        return _measure_levels(kubeconfig, levels, log, mesh_kubeconfig, versions, mirror.env())
 
 
-def _measure_levels(kubeconfig: Path, levels, log, mesh_kubeconfig: Path | None,
-                    versions: dict[str, str]) -> tuple[list[Level], list[Component]]:
+def _measure_levels(kubeconfig: Path, levels, log, mesh_kubeconfig: Path | None, versions: dict[str, str],
+                    proxy: dict[str, str]) -> tuple[list[Level], list[Component]]:
     # Start from clusters without any level: what an earlier run left (Istio stays installed
     # after a plain reset-5) would count as "already there" and vanish from its level's row.
     # Level 5's reset puts level 2's app back, so level 2 goes last.
     for cluster in dict.fromkeys(cluster_for(level, kubeconfig, mesh_kubeconfig) for level in levels):
         on_it = [level for level in levels if cluster_for(level, kubeconfig, mesh_kubeconfig) == cluster]
         for level in [*sorted(set(on_it) - {2}, reverse=True), 2]:
-            lab("reset", level, cluster, log)
+            lab("reset", level, cluster, log, proxy)
     results = []
     for level in levels:
-        results.append(measure_level(level, cluster_for(level, kubeconfig, mesh_kubeconfig), versions, log))
+        results.append(measure_level(level, cluster_for(level, kubeconfig, mesh_kubeconfig), versions, log, proxy))
         log(f"requirements: level {level} pods={results[-1].pods} namespaces={results[-1].namespaces}")
     return results, kind_components(versions)
 
