@@ -26,6 +26,7 @@ SOLUTION=(
   authorization-policy-allow-order.yaml authorization-policy-allow-account.yaml
   authorization-policy-allow-customer-db.yaml authorization-policy-allow-order-db.yaml
   authorization-policy-allow-account-db.yaml authorization-policy-allow-nothing.yaml telemetry-mesh-tracing.yaml
+  request-authentication-ingress.yaml authorization-policy-ingress-users.yaml
 )
 
 log() { echo "$*" >&2; }
@@ -127,7 +128,7 @@ deploy() {
 # The kinds of Istio configuration a learner writes: whatever of them the solution does not
 # declare is removed by make solve-5.
 ISTIO_CONFIG_KINDS="virtualservices.networking.istio.io,destinationrules.networking.istio.io,gateways.networking.istio.io"
-ISTIO_SECURITY_KINDS="peerauthentications.security.istio.io,authorizationpolicies.security.istio.io"
+ISTIO_SECURITY_KINDS="peerauthentications.security.istio.io,authorizationpolicies.security.istio.io,requestauthentications.security.istio.io"
 ISTIO_TELEMETRY_KINDS="telemetries.telemetry.istio.io"
 
 # The app exactly as level 2's manifests and this level's say, whatever was edited by hand (an

@@ -31,7 +31,8 @@ from level5_servers import (http_server, kubeconfig_for, resetting_server, summa
 
 from workshop.grading.httpprobe import Direct  # noqa: E402
 
-ISTIO_KINDS = {"Gateway", "VirtualService", "DestinationRule", "PeerAuthentication", "AuthorizationPolicy", "Telemetry"}
+ISTIO_KINDS = {"Gateway", "VirtualService", "DestinationRule", "PeerAuthentication", "AuthorizationPolicy", "Telemetry",
+               "RequestAuthentication"}
 
 
 def documents(path: Path) -> list[dict]:
@@ -263,7 +264,7 @@ def test_istioctl_analyze_of_the_whole_solution_finds_no_error(analyze):
                                               "destination-rule-account-circuit-breaker.yaml",
                                               "virtual-service-account-timeout-retries.yaml",
                                               "virtual-service-order-retries.yaml", "peer-authentication-strict.yaml",
-                                              "telemetry-mesh-tracing.yaml")]
+                                              "telemetry-mesh-tracing.yaml", "request-authentication-ingress.yaml")]
     solution += sorted(MANIFESTS.glob("authorization-policy-*.yaml"))
     assert errors_of(analyze([*solution, *references(MANIFESTS / "virtual-service-account-v1.yaml")])) == []
 

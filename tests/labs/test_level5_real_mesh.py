@@ -106,8 +106,9 @@ def statuses(checks: dict) -> dict[str, str]:
 SETUP_CHECKS = {"l5-istio", "l5-injection-label", "l5-sidecars", "l5-dashboards"}
 STEP_CHECKS = {"l5-ingress", "l5-subsets", "l5-weights", "l5-testers", "l5-shifted", "l5-faults", "l5-timeouts",
                "l5-order-retries", "l5-circuit-breaker", "l5-mtls-strict", "l5-deny-by-default", "l5-allow-chain",
-               "l5-tracing"}
-DATA_PLANE = {"l5-split-observed", "l5-circuit-opened", "l5-plaintext-refused", "l5-trace-four-hops"}
+               "l5-tracing", "l5-jwt-issuer", "l5-users-policy"}
+DATA_PLANE = {"l5-split-observed", "l5-circuit-opened", "l5-plaintext-refused", "l5-trace-four-hops",
+              "l5-users-observed"}
 # What no real part on this machine can make pass (the add-ons are stand-ins: docs/contributing/testing.md).
 NOT_ON_THE_SIM = {"l5-trace-four-hops"}
 
@@ -306,6 +307,15 @@ BROKEN = {
         ["l5-sidecars"],
         one_pod_without_sidecar,
         "rollout restart"),
+    "tokens-checked-by-no-one": (
+        ["l5-jwt-issuer", "l5-users-observed"],
+        lambda lab: lab.kubectl("delete", "-f", str(MANIFESTS / "request-authentication-ingress.yaml")),
+        "request-authentication-ingress.yaml"),
+    "orders-open-to-anyone": (
+        ["l5-users-policy"],
+        lambda lab: lab.apply(edited("authorization-policy-ingress-users.yaml",
+                                     lambda o: o["spec"]["rules"][0].pop("to"))),
+        "allows reads (GET)"),
 }
 # What `make solve-5` does not own, put back as a learner would.
 RESTORE = {
@@ -363,7 +373,7 @@ def wait_until_failed(lab: Lab, selection: str, check_ids: list[str], timeout: f
 def test_reset_leaves_nothing_behind(lab):
     lab.make("reset-5")
     leftovers = lab.kubectl("get", "virtualservices,destinationrules,gateways.networking.istio.io,"
-                            "peerauthentications,authorizationpolicies,telemetries", "-A", "-o", "name")
+                            "peerauthentications,authorizationpolicies,requestauthentications,telemetries", "-A", "-o", "name")
     assert leftovers.strip() == ""
     assert lab.kubectl("get", "deployments", "-n", "workshop", "-o", "name").split() == [
         f"deployment.apps/{name}" for name in ("account", "customer", "gateway", "order")]

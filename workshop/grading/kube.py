@@ -43,6 +43,7 @@ DEFAULT_API_VERSIONS = {
     "CustomResourceDefinition": "apiextensions.k8s.io/v1",
     "VirtualService": "networking.istio.io/v1", "DestinationRule": "networking.istio.io/v1",
     "PeerAuthentication": "security.istio.io/v1", "AuthorizationPolicy": "security.istio.io/v1",
+    "RequestAuthentication": "security.istio.io/v1",
     "Application": "argoproj.io/v1alpha1",
 }
 # A kind whose API group is missing means a component is not installed: say which lab installs it.
@@ -167,13 +168,17 @@ class Cluster:
         self.api.close()
 
     # --- raw requests (GET only) -------------------------------------------------------
-    def send(self, path: str, query: dict | None = None, accept: str = "application/json") -> tuple[int, bytes]:
-        """GET ``path`` with a deadline; return (status, body), or raise Transient when no answer came."""
+    def send(self, path: str, query: dict | None = None, accept: str = "application/json",
+             headers: dict | None = None) -> tuple[int, bytes]:
+        """GET ``path`` with a deadline; return (status, body), or raise Transient when no answer came.
+
+        ``headers`` go along with the request (a service proxy passes them to the service); they
+        cannot replace the client's own Authorization, which the API server itself reads."""
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
         url = self.api.configuration.host + path + (f"?{urlencode(query)}" if query else "")
-        headers = {"Accept": accept, "User-Agent": self.api.user_agent}
+        headers = {**(headers or {}), "Accept": accept, "User-Agent": self.api.user_agent}
         self.api.update_params_for_auth(headers, None, ["BearerToken"], path, "GET", None)
         self.requests += 1
         self.requests_by_path[path] += 1

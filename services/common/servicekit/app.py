@@ -4,6 +4,7 @@
     app.register_blueprint(accounts)
 """
 
+import re
 import sqlite3
 import threading
 import time
@@ -34,6 +35,24 @@ class Kit:
     on_close: list[Callable[[], None]] = field(default_factory=list)
     # The public edge (the gateway): what an ingress forwards from outside sees no internals.
     edge: bool = False
+
+
+# Level 5's ingress gateway checks the user's token and passes their name on in this header
+# (RequestAuthentication's outputClaimToHeaders); each hop passes it on and names the user in
+# its line of the route trace. The services trust it because only the mesh can call them.
+USER_HEADER = "X-Workshop-User"
+USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+
+
+def signed_in_user() -> str | None:
+    """The user the request names, if any; a 400 for a value no issuer would sign."""
+    user = request.headers.get(USER_HEADER)
+    if user is None:
+        return None
+    if not USER_NAME.fullmatch(user):
+        raise ApiError(400, f"invalid {USER_HEADER} header",
+                       "a user name: up to 64 letters, digits, '.', '_', '@' or '-'")
+    return user
 
 
 def through_proxy() -> bool:
@@ -72,6 +91,7 @@ def build_app(
         kit.downstream[name] = link
     register_error_handlers(app)
     instrument(app, kit.metrics, logger_for(service, config.log_level))
+    app.before_request(lambda: setattr(g, "user", signed_in_user()))
     _register_probes(app, kit, openapi)
     return app
 
@@ -126,6 +146,7 @@ def hop(config: Config, status: int) -> dict:
         "pod": config.pod_name,
         "status": status,
         "latency_ms": round((time.perf_counter() - g.start) * 1000, 1),
+        **({"user": g.user} if g.get("user") else {}),
     }
 
 

@@ -21,6 +21,7 @@ HOP = {
         "pod": {"type": "string", "nullable": True},
         "status": {"type": "integer", "nullable": True, "description": "null when no HTTP answer came"},
         "latency_ms": {"type": "number"},
+        "user": {"type": "string", "description": "the signed-in user the ingress vouched for (level 5, step 10)"},
         "error": {"type": "string"},
     },
 }

@@ -31,6 +31,8 @@ TRACE_HEADERS = (
     "x-ot-span-context",
     # W3C baggage: level 5 routes testers by `baggage: tester=true`, so it must travel every hop.
     "baggage",
+    # The end user the ingress gateway authenticated (level 5, step 10): every hop names them.
+    "x-workshop-user",
 )
 DEADLINE_HEADER = "X-Deadline-Ms"
 # Time a hop keeps for itself after its next hop gives up: to build and send its own answer.

@@ -13,7 +13,7 @@ B3 = {
     "x-b3-traceid": "0af7651916cd43dd8448eb211c80319c", "x-b3-spanid": "b7ad6b7169203331",
     "x-b3-parentspanid": "a2fb4a1d1a96d312", "x-b3-sampled": "1", "x-b3-flags": "0",
     "b3": "0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1", "x-ot-span-context": "abc",
-    "x-request-id": "req-42", "baggage": "tester=true",
+    "x-request-id": "req-42", "baggage": "tester=true", "x-workshop-user": "alice",
 }
 
 

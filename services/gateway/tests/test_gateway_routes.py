@@ -17,6 +17,22 @@ def test_summary_json_has_all_four_hops(client):
     assert all(h["pod"].endswith("-test") and h["latency_ms"] >= 0 for h in body["trace"])
 
 
+def test_the_user_the_ingress_vouched_for_is_named_in_every_hop(client):
+    """Level 5's ingress passes the token's user on in X-Workshop-User; each hop passes it on."""
+    body = client.get("/api/customers/1/summary", headers={"X-Workshop-User": "alice"}).get_json()
+    assert [(h["service"], h.get("user")) for h in body["trace"]] == [
+        ("gateway", "alice"), ("customer", "alice"), ("order", "alice"), ("account", "alice")]
+    anonymous = client.get("/api/customers/1/summary").get_json()
+    assert all("user" not in h for h in anonymous["trace"])
+
+
+@pytest.mark.parametrize("value", ["", "a" * 65, "alice bob", "<script>", "-alice"])
+def test_a_user_header_no_issuer_would_sign_is_a_400_json(client, value):
+    answer = client.get("/api/customers/1/summary", headers={"X-Workshop-User": value})
+    assert answer.status_code == 400
+    assert answer.get_json()["error"] == "invalid X-Workshop-User header"
+
+
 def test_page_shows_summary_and_route_trace(client):
     html = client.get("/?customer_id=2").get_data(as_text=True)
     assert "Grace Hopper" in html and "97.00 EUR" in html
