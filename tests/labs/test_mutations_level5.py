@@ -35,7 +35,8 @@ SOLUTION = ("gateway-workshop.yaml", "virtual-service-ingress.yaml", "destinatio
             "peer-authentication-strict.yaml", "authorization-policy-allow-gateway.yaml",
             "authorization-policy-allow-customer.yaml", "authorization-policy-allow-order.yaml",
             "authorization-policy-allow-account.yaml", "authorization-policy-allow-nothing.yaml",
-            "telemetry-mesh-tracing.yaml")
+            "telemetry-mesh-tracing.yaml", "request-authentication-ingress.yaml",
+            "authorization-policy-ingress-users.yaml")
 APPS = ("gateway", "customer", "order", "account", "loadgen")
 
 
@@ -85,7 +86,11 @@ CHECK_FUNCTIONS = {
     "l5-mtls-strict": ("check_07_mtls", "check_mtls_strict", {}),
     "l5-allow-chain": ("check_08_authorization", "check_allow_chain", {}),
     "l5-tracing": ("check_09_observability", "check_tracing", {}),
+    "l5-jwt-issuer": ("check_10_end_users", "check_jwt_issuer", {}),
+    "l5-users-policy": ("check_10_end_users", "check_users_policy", {}),
 }
+# Checks of the mesh as a whole (istio-system): they take no namespace.
+MESH_WIDE = {"check_tracing", "check_jwt_issuer", "check_users_policy"}
 
 
 def run_check(check_id: str, objects: list[dict]) -> tuple[bool, str, list[str]]:
@@ -94,7 +99,7 @@ def run_check(check_id: str, objects: list[dict]) -> tuple[bool, str, list[str]]
     function = getattr(load(module_name), function_name)
     cluster = FakeCluster(objects)
     arguments = {"cluster": cluster, "namespace": "workshop", **extra}
-    if function_name == "check_tracing":
+    if function_name in MESH_WIDE:
         arguments.pop("namespace")
     try:
         function(**arguments)
@@ -163,6 +168,20 @@ MUTATIONS = [
         "metadata": {"name": "no-mtls", "namespace": "istio-system"},
         "spec": {"host": "*.local", "trafficPolicy": {"tls": {"mode": "DISABLE"}}}}),
         "l5-mtls-strict", "destinationrule/no-mtls"),
+    Mutation("jwt-keys-fetched-from-outside", "hint names the object",
+             lambda objects: find(objects, "RequestAuthentication", "workshop-users")["spec"]["jwtRules"][0].update(
+                 jwks=None, jwksUri="https://issuer.example/keys"),
+             "l5-jwt-issuer", "request-authentication-ingress.yaml"),
+    Mutation("jwt-rule-on-the-app-not-the-ingress", "hint names the object",
+             set_path("RequestAuthentication", "workshop-users", "spec.selector.matchLabels", {"app": "gateway"}),
+             "l5-jwt-issuer", "request-authentication-ingress.yaml", ci=True),
+    Mutation("orders-open-to-anonymous-users", "hint names the object",
+             set_path("AuthorizationPolicy", "ingress-users", "spec.rules.0.to.0.operation.methods", ["GET", "POST"]),
+             "l5-users-policy", "authorization-policy-ingress-users.yaml", ci=True),
+    Mutation("users-of-another-issuer", "hint names the object",
+             set_path("AuthorizationPolicy", "ingress-users", "spec.rules.1.from.0.source.requestPrincipals",
+                      ["https://workshop.local/*"]),
+             "l5-users-policy", "authorization-policy-ingress-users.yaml"),
     Mutation("sidecar-opt-out", "hint names the object",
              set_path("Deployment", "order", "spec.template.metadata.annotations", {"sidecar.istio.io/inject": "false"}),
              "l5-sidecars", "restart cannot help"),
