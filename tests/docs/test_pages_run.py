@@ -27,7 +27,6 @@ ON_KWOK = [page for page in lab_pages() if substrate.of(page) == substrate.CONTR
 NOT_RUN = [page for page in lab_pages() if substrate.of(page) == substrate.NOT_RUN]
 ON_REAL_NODES = [page for page in lab_pages() if substrate.of(page) == substrate.REAL_NODES]
 LEVEL_1_IMAGES = ("gateway", "customer", "order", "account", "loadgen", "postgres")
-LEARNER_PORTS = ("127.0.0.1:9080", "127.0.0.1:9443")
 
 
 @pytest.fixture(scope="session")
@@ -52,12 +51,13 @@ def test_page_runs_on_real_nodes(page, real_kubeconfig, level_1_images):
     real_sim = None
     if not os.environ.get("WORKSHOP_KUBECONFIG"):  # a kind cluster has its own kind and ports
         from workshop.pytest_cluster import REAL_NODE_SIM
+        from workshop.sim import hostports
         from workshop.sim.cluster import Sim
 
         real_sim = REAL_NODE_SIM
         if page.level > 2:  # the page's prerequisite: level 2's step 1 loaded level 1's images
             _load_like_kind(real_sim)
-        if any(port in page.path.read_text() for port in LEARNER_PORTS):
+        if hostports.named_in(page.path.read_text()):
             problem = Sim(real_sim).learner_ports_problem()
             assert problem is None, f"{page.name} curls kind's host ports, and {problem}"
     result = run_page(page, "sim", real_kubeconfig, out=io.StringIO(), real_sim=real_sim)

@@ -64,3 +64,20 @@ def test_the_cli_runs_real_node_pages_only_on_a_real_node_sim(capsys):
         capsys.readouterr().err
     assert _pages_for(pages, real_sim=3, own_kubeconfig=False, chosen=True) == pages
     assert _pages_for(pages, real_sim=None, own_kubeconfig=True, chosen=True) == pages
+
+
+def test_the_cli_refuses_a_sim_without_kinds_host_ports_for_a_page_that_curls_them(monkeypatch):
+    from workshop.doctest.__main__ import _learner_ports_problem
+    from workshop.doctest.pages import lab_pages
+    from workshop.sim.cluster import Sim
+
+    # As a sim records it when another sim held 127.0.0.1:9080 at its start.
+    monkeypatch.setattr(Sim, "state", lambda self: {"host_ports": {"40123": 30080, "40124": 30443},
+                                                     "host_ports_held": {"9080": "pid 7 (socat)"}})
+    level_5, level_2 = lab_pages([5]), lab_pages([2])  # level 2 port-forwards; level 5 curls 9080
+    problem = _learner_ports_problem(level_5, real_sim=6)
+    assert problem.startswith("05-istio curls kind's host ports, and this sim does not listen on")
+    assert "127.0.0.1:9080 was held by pid 7 (socat)" in problem
+    assert _learner_ports_problem(level_2, real_sim=6) is None
+    monkeypatch.setattr(Sim, "state", lambda self: {"host_ports": {"9080": 30080, "9443": 30443}})
+    assert _learner_ports_problem(level_5, real_sim=6) is None

@@ -120,6 +120,9 @@ def run(args) -> int:
     pages = _pages_for(lab_pages(_levels(args.levels)), real_sim, args.kubeconfig is not None, bool(args.levels))
     if pages is None:
         return 2
+    if real_sim is not None and (problem := _learner_ports_problem(pages, real_sim)):
+        print(problem, file=sys.stderr)
+        return 2
     kubeconfig_2 = None
     if args.sim_2 is not None or args.kubeconfig_2:
         kubeconfig_2 = _second_cluster(args)
@@ -157,6 +160,17 @@ def _pages_for(pages, real_sim: int | None, own_kubeconfig: bool, chosen: bool):
         return None
     print(f"Left out, as they run on real nodes: {', '.join(left)} ({advice}).", file=sys.stderr)
     return [page for page in pages if page.name not in left]
+
+
+def _learner_ports_problem(pages, real_sim: int) -> str | None:
+    """Why the pages that curl kind's 127.0.0.1:9080/9443 cannot run on this sim, or None."""
+    from workshop.sim import hostports
+    from workshop.sim.cluster import Sim
+
+    curling = [page.name for page in pages if hostports.named_in(page.path.read_text())]
+    problem = Sim(real_sim).learner_ports_problem() if curling else None
+    verb = "curls" if len(curling) == 1 else "curl"
+    return f"{', '.join(curling)} {verb} kind's host ports, and {problem}" if problem else None
 
 
 def _second_cluster(args) -> Path | None:

@@ -94,6 +94,11 @@ def choose(index: int) -> tuple[dict[int, int], dict[int, str]]:
     return dict(zip(free_ports(len(LEARNER_PORTS)), LEARNER_PORTS.values())), held
 
 
+def named_in(text: str) -> bool:
+    """Does ``text`` (a page) curl one of the learner's ports, like ``http://127.0.0.1:9080/``?"""
+    return any(f"127.0.0.1:{port}" in text for port in LEARNER_PORTS)
+
+
 def learner_ports_problem(host_ports: dict[int, int], held: dict[int, str]) -> str | None:
     """None if the sim listens on the learner's ports; else why not (for a page that curls them)."""
     if host_ports == LEARNER_PORTS:
