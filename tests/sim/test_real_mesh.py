@@ -186,13 +186,27 @@ def test_the_addon_standins_answer_only_health_probes_on_the_addons_ports():
     from workshop.sim import addon_standins, istio_release
 
     addons = istio_release.make_release_dir() / "samples" / "addons"
-    jaeger = addon_standins.plan(addons / "jaeger.yaml")
-    assert len(jaeger) == 1 and jaeger[0].image.startswith("docker.io/jaegertracing/")  # the manifest's own name
-    assert 16686 in jaeger[0].ports and jaeger[0].health_paths == ["/status"]  # the query port the check calls
+    grafana = addon_standins.plan(addons / "grafana.yaml")
+    assert len(grafana) == 1 and grafana[0].image.startswith("docker.io/grafana/")  # the manifest's own name
+    assert 3000 in grafana[0].ports and grafana[0].health_paths == ["/api/health"]
     # In podman a stand-in never carries the real image's name (preload and kind would take it for the real one).
-    assert addon_standins.local_name(jaeger[0].image).startswith("localhost/workshop-sim/standin-jaeger:")
+    assert addon_standins.local_name(grafana[0].image).startswith("localhost/workshop-sim/standin-grafana:")
     kiali = addon_standins.plan(addons / "kiali.yaml")[0]
     assert kiali.command == "/opt/kiali/kiali" and kiali.health_paths == ["/kiali/healthz"]
+    assert "jaeger" not in addon_standins.ADDONS  # the real one runs (workshop/sim/jaeger.py)
+
+
+def test_jaeger_is_built_from_its_module_with_upstreams_replaces_and_runs_under_the_addons_name():
+    """Offline: the wrapper repeats upstream's replace lines (or it would build other code), and the
+    nodes' name for the image is the one samples/addons/jaeger.yaml runs."""
+    from workshop.sim import istio_release, jaeger
+    from workshop.versions import all_versions
+
+    spec = jaeger.spec()
+    assert spec.requires == {jaeger.MODULE: all_versions()["JAEGER_MODULE_VERSION"]}
+    assert spec.replaces == {"github.com/Shopify/sarama": "github.com/Shopify/sarama v1.33.0"}
+    addons = istio_release.make_release_dir() / "samples" / "addons"
+    assert jaeger.manifest_image(addons).startswith("docker.io/jaegertracing/jaeger:")
 
 
 @pytest.fixture(scope="module")

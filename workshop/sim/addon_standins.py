@@ -1,17 +1,16 @@
-"""Stand-ins for the images of Istio's samples/addons (Prometheus, Grafana, Kiali, Jaeger) on the real-node sim.
+"""Stand-ins for the images of Istio's samples/addons Prometheus, Grafana and Kiali on the real-node sim.
 
 STAND-IN, named as such on docs/contributing/testing.md: the nodes have no route out, so the
 images the add-on manifests name (docker.io/prom/prometheus, quay.io/kiali/kiali, ...) cannot be
-pulled, and none of them is built here. Without them `make lab-5` would wait for four
-Deployments that never start. Each stand-in image carries the add-on's own image name, listens
-on the ports the manifest declares, answers **only its health probes** (200) and every other
-request with 501 and a body saying it is a stand-in. So:
+pulled, and none of them is built here. Without them `make lab-5` would wait for Deployments
+that never start. Each stand-in image carries the add-on's own image name, listens on the ports
+the manifest declares, answers **only its health probes** (200) and every other request with 501
+and a body saying it is a stand-in. So `kubectl rollout status` and l5-dashboards pass, as they
+do when the real add-on runs, and nothing a real add-on serves is imitated.
 
-- `kubectl rollout status` and l5-dashboards pass, as they do when the real add-on runs;
-- nothing a real add-on serves is imitated: a trace query to the Jaeger stand-in gets 501, so
-  l5-trace-four-hops fails on the sim with that reason (never passes without a real backend).
-
-``plan(<release folder>/samples/addons/jaeger.yaml)[0].image`` is the manifest's own Jaeger image.
+Jaeger, the fourth add-on, is no stand-in: workshop/sim/jaeger.py builds the real one, so
+l5-trace-four-hops reads real traces. ``plan(<release folder>/samples/addons/grafana.yaml)[0].image``
+is the manifest's own Grafana image.
 """
 
 from __future__ import annotations
@@ -26,8 +25,8 @@ import yaml
 
 from workshop.sim import images
 
-# What lab.sh installs from samples/addons (its ADDONS list).
-ADDONS = ("prometheus", "grafana", "kiali", "jaeger")
+# What lab.sh installs from samples/addons (its ADDONS list) and the sim does not build.
+ADDONS = ("prometheus", "grafana", "kiali")
 STANDIN_USER = "65534:65534"  # kiali runs with runAsNonRoot: a numeric non-root user
 
 # The stand-in's server: 200 on the probe paths, 501 (saying what it is) on anything else.

@@ -201,12 +201,14 @@ def app_images() -> list[str]:
 def prepare_for_lab(sim, log=None) -> Path:
     """What a learner has before `make lab-5` on kind, for a real-node sim that is up: Istio's
     release folder (workshop/sim/istio_release.py), and in the nodes the images of istiod, the
-    proxy, the app and the add-on stand-ins (workshop/sim/addon_standins.py). Returns the folder."""
-    from workshop.sim import addon_standins, istio_release
+    proxy, the app, Jaeger (workshop/sim/jaeger.py) and the other add-ons' stand-ins
+    (workshop/sim/addon_standins.py), each under the name its manifest runs. Returns the folder."""
+    from workshop.sim import addon_standins, istio_release, jaeger
 
     folder = istio_release.make_release_dir(log=log)
-    standins = addon_standins.build(folder / "samples" / "addons", LOCAL_BASE)
-    sim.load([*build_images(log=log), *app_images(), *standins], out=_Quiet(), names=standins)
+    addons = folder / "samples" / "addons"
+    names = {**addon_standins.build(addons, LOCAL_BASE), jaeger.image(log=log): jaeger.manifest_image(addons)}
+    sim.load([*build_images(log=log), *app_images(), *names], out=_Quiet(), names=names)
     return folder
 
 
