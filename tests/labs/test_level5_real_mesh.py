@@ -5,7 +5,7 @@ the one tests/sim/test_real_mesh.py and level 5's page use):
 containerd, kubelets, real istiod and its injection webhook, Envoy sidecars. Before `make lab-5`
 it gets what a learner has on kind (workshop/sim/mesh.py prepare_for_lab): the Istio release
 folder (ISTIO_DIR, its bin first on PATH: workshop/sim/istio_release.py) and the images in the
-nodes (istiod, proxy, the app, the add-on stand-ins). lab.sh then does what it does on kind.
+nodes (istiod, proxy, the app, Jaeger, the other add-ons' stand-ins). lab.sh then does what it does on kind.
 
 With WORKSHOP_KUBECONFIG (a kind cluster) the learner's own Istio download and images are used.
 
@@ -31,6 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LAB = REPO_ROOT / "labs" / "05-istio"
 MANIFESTS = LAB / "manifests"
 LEVEL2 = REPO_ROOT / "labs" / "02-orchestrate" / "manifests"
+CHECKER_RBAC = REPO_ROOT / "workshop" / "grading" / "rbac.yaml"
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -181,6 +182,28 @@ def test_the_burst_opens_the_circuit_breaker_only_with_a_pool_limit(solved):
         if code == 0:
             break
         assert time.monotonic() < deadline, checks
+
+
+def test_every_check_passes_under_the_view_only_identity(solved, tmp_path):
+    """`workshop check` needs no write, data plane included: with workshop/grading/rbac.yaml's
+    identity (a token from the TokenRequest API) every check passes, once the burst has opened
+    the circuit (Envoy's counters are read through the pod's proxy, a GET)."""
+    from labrun import token_kubeconfig
+
+    lab = solved
+    deadline = time.monotonic() + 60
+    while lab.check("-k", "check_circuit_opened")[0] != 0:  # as the admin: the state to grade
+        assert time.monotonic() < deadline, "the burst did not open the circuit in 60 s"
+        send_burst(lab)
+    lab.kubectl("apply", "-f", str(CHECKER_RBAC))
+    try:
+        token = lab.kubectl("-n", "workshop-checker", "create", "token", "checker", "--duration=30m").strip()
+        viewer = token_kubeconfig(lab.kubeconfig, token, tmp_path / "checker-kubeconfig")
+        code, checks = lab.check("--kubeconfig", str(viewer))
+    finally:
+        lab.run("kubectl", "delete", "-f", str(CHECKER_RBAC), "--wait=true", "--timeout=120s")
+    failed = {i: (c["status"], c["message"], c["mismatches"]) for i, c in checks.items() if c["status"] != "passed"}
+    assert code == 0 and not failed, failed
 
 
 def test_running_lab_twice_changes_nothing(lab):

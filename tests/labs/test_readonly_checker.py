@@ -69,9 +69,9 @@ def test_every_lab_passes_under_the_view_only_identity(level, kubeconfig, checke
     # Level 4's Application points at a fork: any URL does, the sim never fetches it.
     monkeypatch.setenv("REPO_URL", "https://example.com/learner/microservices-workshop.git")
     if level == 5:
-        pytest.skip("NOT RUN: level 5's lab installs Istio as on kind, and istiod's injection webhook cannot run "
-                    "on KWOK; tests/labs/test_level5_real_mesh.py runs it on the real mesh, not yet under the "
-                    "view-only identity")
+        pytest.skip("runs on the real mesh: level 5's lab installs Istio as on kind, and istiod's injection "
+                    "webhook cannot run on KWOK (tests/labs/test_level5_real_mesh.py::"
+                    "test_every_check_passes_under_the_view_only_identity)")
     lab("reset", level, kubeconfig)
     try:
         lab("deploy", level, kubeconfig)
