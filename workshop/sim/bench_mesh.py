@@ -60,11 +60,12 @@ def _watch_install(env: dict, started: float, result: dict) -> None:
 
 
 def plain_chain() -> str:
-    """Level 2's app (gateway, customer, order, account) in namespace PLAIN: no injection label, no sidecar."""
+    """Level 2's app (gateway, customer, order, account, and the databases they need) in namespace
+    PLAIN: no injection label, no sidecar."""
     objects = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": PLAIN}}]
-    for name in ("config-map-settings", "secret-gateway", "app-gateway", "app-customer", "app-order", "app-account"):
-        for item in yaml.safe_load_all((LEVEL2 / f"{name}.yaml").read_text()):
-            if item:
+    for path in sorted(LEVEL2.glob("*.yaml")):
+        for item in yaml.safe_load_all(path.read_text()):
+            if item and item["kind"] != "Namespace":
                 item["metadata"]["namespace"] = PLAIN
                 objects.append(item)
     return yaml.safe_dump_all(objects)
