@@ -6,15 +6,15 @@ that receives the sidecars' spans (OTLP on 4317, the ``jaeger`` provider of the 
 keeps them in Badger and answers queries on 16686 under ``/jaeger``. Nothing can be pulled here,
 so the sim builds Jaeger from its Go module and gives the image that name in the nodes.
 
-**Not the same release.** Jaeger tags each v2 release beside a v1 tag of the same source
-(JAEGER_MODULE_VERSION is v2's JAEGER_RELEASE); the module proxy serves only the v1 tags (the module path has no
-``/v2``), the newest being JAEGER_MODULE_VERSION. So the sim runs Jaeger JAEGER_RELEASE under
-the 2.17.0 name, with the add-on's own configuration unchanged. And the web UI is a placeholder:
+**Not the same release.** Jaeger tags each v2 release beside a v1 tag of the same source, and
+the module proxy serves only the v1 tags (the module path has no ``/v2``). The newest,
+JAEGER_MODULE_VERSION, is Jaeger JAEGER_RELEASE: the sim runs it under the 2.17.0 name, with
+the add-on's own configuration unchanged. And the web UI is a placeholder:
 upstream builds its assets with npm into the binary; the API the check reads is complete.
 docs/contributing/testing.md says both.
 
     >>> from workshop.sim import jaeger
-    >>> jaeger.image()                      # built once (about 6 minutes cold), then cached
+    >>> jaeger.image()                      # built once (455 s cold here, niced), then cached
     'localhost/workshop-sim/jaeger:<JAEGER_RELEASE>'
 """
 
